@@ -1,0 +1,19 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn a cloud name into a connected provider."""
+
+from __future__ import annotations
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import resolve_cloud
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+
+
+def connect(cloud=None, clouds_file=None, timeout=180, wait=True, api_retries=3):
+    name, settings = resolve_cloud(cloud, clouds_file)
+    family = settings['provider']
+    if family == 'local':
+        from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
+        return LocalProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+    raise CloudError('cloud: %r uses the %s provider, which this release of the collection does '
+                     'not include yet' % (name, family))

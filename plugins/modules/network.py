@@ -1,0 +1,118 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: network
+short_description: Create, update or delete a network on any configured cloud
+description:
+  - Ensures a network exists with the given MTU and labels, or does not exist.
+  - On the local lab a network is a Linux bridge inside the lab's fabric namespace.
+  - Deleting a network also deletes its subnets, and is refused while a server or router
+    still has an address on it.
+author:
+  - cloudops.multicloud maintainers
+options:
+  name:
+    description: Name of the network. With a C(run-id) label, the name is looked up within that run only.
+    type: str
+    required: true
+  state:
+    description: Whether the network should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  mtu:
+    description:
+      - MTU of the network, 576 to 9000. New networks default to 1500.
+      - Changing it on an existing network changes every interface attached to it.
+    type: int
+  labels:
+    description:
+      - Labels (tags, metadata) to set on the network. Labels not named here are left alone.
+    type: dict
+extends_documentation_fragment:
+  - cloudops.multicloud.cloud
+  - cloudops.multicloud.cloud.ATTRIBUTES
+'''
+
+EXAMPLES = r'''
+- name: A network for the database tier with a smaller MTU
+  cloudops.multicloud.network:
+    cloud: lab
+    name: back
+    mtu: 1400
+    labels:
+      run-id: demo-1
+
+- name: Remove it
+  cloudops.multicloud.network:
+    cloud: lab
+    name: back
+    state: absent
+'''
+
+RETURN = r'''
+network:
+  description: The network as it is after the task; null after deletion.
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Cloud identifier of the network.
+      type: str
+      sample: 6f1c0e7a2b3d4e5f8a9b0c1d2e3f4a5b
+    name:
+      description: Name of the network.
+      type: str
+      sample: back
+    status:
+      description: ACTIVE once usable, ERROR if its creation failed part way.
+      type: str
+      sample: ACTIVE
+    mtu:
+      description: MTU of the network.
+      type: int
+      sample: 1400
+    external:
+      description: Whether the network is an external (floating IP) network.
+      type: bool
+      sample: false
+    subnets:
+      description: Names of the network's subnets.
+      type: list
+      elements: str
+      sample: [back]
+    labels:
+      description: Labels of the network.
+      type: dict
+      sample: {run-id: demo-1}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import (
+    cloud_argument_spec, ensure, run_module,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=cloud_argument_spec(
+            name={'type': 'str', 'required': True},
+            state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+            mtu={'type': 'int'},
+            labels={'type': 'dict'},
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    run_module(module, lambda provider: ensure(
+        provider, module, 'network', {'mtu': params['mtu'], 'labels': params['labels']}))
+
+
+if __name__ == '__main__':
+    main()
