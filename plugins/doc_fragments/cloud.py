@@ -65,6 +65,7 @@ attributes:
     description: Reads only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Reads only; there is no change to show.
   idempotent:
     support: full
     description: Reads only.

@@ -48,8 +48,13 @@ def _short(value):
 
 def _comparable(key, value):
     if key in UNORDERED and isinstance(value, list):
-        return sorted(value, key=repr)
+        return sorted(value, key=_order_key)
     return value
+
+
+def _order_key(item):
+    # Key order of a dict (rules) differs between a record read back from storage and a new one.
+    return repr(sorted(item.items())) if isinstance(item, dict) else repr(item)
 
 
 def plan_update(kind, current, desired):

@@ -14,7 +14,7 @@ description:
   - Deleting a network also deletes its subnets, and is refused while a server or router
     still has an address on it.
 author:
-  - cloudops.multicloud maintainers
+  - cloudops.multicloud maintainers (@cloudops)
 options:
   name:
     description: Name of the network. With a C(run-id) label, the name is looked up within that run only.

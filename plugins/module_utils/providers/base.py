@@ -39,6 +39,10 @@ class Provider:
         """cloud_info: what the cloud is and offers."""
         raise self.unsupported('describing the cloud')
 
+    def labelled(self, labels):
+        """cloud_info: [{kind, id, name}] of every object whose labels include all of ``labels``."""
+        raise self.unsupported('listing objects by label')
+
     # Changing: check_* validate and preview without acting, and fail exactly as the act would.
     def check_create(self, kind, name, desired):
         raise self.unsupported('creating %s' % kind)
@@ -62,5 +66,32 @@ class Provider:
     def delete(self, kind, record):
         raise self.unsupported('deleting %s' % kind)
 
+    def check_action(self, record, action):
+        raise self.unsupported('%s of a server' % action)
+
     def server_action(self, record, action):
         raise self.unsupported('%s of a server' % action)
+
+    def check_many(self, steps):
+        """Validate a sequence of changes as one, each step seeing the ones before it.
+
+        steps: ('create', kind, names, desired), ('update', kind, record, changes),
+        ('action', 'server', record_or_name, action), ('delete', kind, record, None); a name refers
+        to an object an earlier create step makes. Returns one entry per step: the list of
+        previews for a create, None otherwise. This default checks each step on its own, so
+        providers whose steps depend on each other override it.
+        """
+        results = []
+        for op, kind, target, arg in steps:
+            if op == 'create':
+                results.append([self.check_create(kind, name, arg) for name in target])
+                continue
+            if isinstance(target, dict):
+                if op == 'update':
+                    self.check_update(kind, target, arg)
+                elif op == 'action':
+                    self.check_action(target, arg)
+                else:
+                    self.check_delete(kind, target)
+            results.append(None)
+        return results

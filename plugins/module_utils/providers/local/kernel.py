@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 
@@ -15,6 +16,13 @@ CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
 REQUIRED_TOOLS = {'ip': 'iproute2', 'nft': 'nftables', 'unshare': 'util-linux', 'nsenter': 'util-linux'}
 NETNS_DIR = '/run/netns'
+# A gratuitous ARP request: argv[1] interface, argv[2] the address it now answers for.
+GARP_SCRIPT = '''import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+mac, ip = s.getsockname()[4], socket.inet_aton(sys.argv[2])
+s.send(b"\\xff" * 6 + mac + b"\\x08\\x06\\x00\\x01\\x08\\x00\\x06\\x04\\x00\\x01" + mac + ip + b"\\x00" * 6 + ip)
+'''
 
 
 def effective_caps(status_text):
@@ -63,6 +71,10 @@ class Kernel:
 
     def sysctl(self, netns, key, value):
         self.run(['ip', 'netns', 'exec', netns, 'sysctl', '-qw', '%s=%s' % (key, value)])
+
+    def announce(self, netns, link, address):
+        """Best effort: neighbours that cached another MAC for an address that moved here learn the new one."""
+        self.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', GARP_SCRIPT, link, address], check=False)
 
     def namespaces(self):
         try:

@@ -167,6 +167,27 @@ class LocalProvider(Provider):
             self._plan_action(data, rec, action)()
             return self._render('server', data, rec, self._inits_for('server', rec))
 
+    def check_many(self, steps):
+        data = copy.deepcopy(self.store.read())
+        created, results = {}, []
+        for op, kind, target, arg in steps:
+            if op == 'create':
+                planned = [getattr(self, '_plan_create_' + kind)(data, name, arg)[0] for name in target]
+                results.append([self._render(kind, data, rec) for rec in planned])
+                for name, rec in zip(target, planned):
+                    rec['status'] = 'ACTIVE'  # as create_many leaves it, for the steps after
+                    created[(kind, name)] = rec
+                continue
+            rec = created.get((kind, target)) if isinstance(target, str) else self._rec(data, kind, target['id'])
+            if op == 'update':
+                getattr(self, '_plan_update_' + kind)(data, rec, arg)
+            elif op == 'action':
+                self._plan_action(data, rec, arg)
+            else:
+                self._plan_delete(kind, data, rec)
+            results.append(None)
+        return results
+
     # ------------------------------------------------------------------ helpers
     def _rec(self, data, kind, rid):
         rec = data[kind + 's'].get(rid)
@@ -264,11 +285,16 @@ class LocalProvider(Provider):
             self.kernel.ip_batch(outside, [
                 'addr add %s/%d dev eth0' % (self.upstream, self.external.prefixlen),
                 'link set eth0 up'])
+        if outside not in namespace_inits([outside]):
+            # The outside vantage runs tasks like a VM does, so it gets an init too.
+            self._start_init(outside, 'outside', os.path.join(self.state_dir, 'console-outside.log'))
 
     def _collapse_if_empty(self, data):
         """With no network, router or server left, the fabric and outside go too."""
         if data['networks'] or data['routers'] or data['servers']:
             return
+        for pid in namespace_inits([self.names.outside]).values():
+            os.kill(pid, signal.SIGKILL)
         self.kernel.delete_namespace(self.names.outside)
         self.kernel.delete_namespace(self.names.fabric)
 
@@ -493,6 +519,7 @@ class LocalProvider(Provider):
                 self._plug(port, netns, subnet_prefix, self._network_mtu(data, port['network_id']))
                 if port['subnet_id'] == EXTERNAL:
                     self.kernel.ip_batch(netns, ['route replace default via %s' % self.upstream])
+                    self.kernel.announce(netns, port['ifname'], port['address'])
             self._sync_nat(data, rec)
         return apply
 
@@ -669,6 +696,7 @@ class LocalProvider(Provider):
                 gateway = [p for p in new_router['ports'] if p['subnet_id'] == EXTERNAL][0]
                 self.kernel.ip_batch(self.names.router(new_router['id']), [
                     'addr replace %s/32 dev %s' % (rec['address'], gateway['ifname'])])
+                self.kernel.announce(self.names.router(new_router['id']), gateway['ifname'], rec['address'])
                 self._sync_nat(data, new_router)
         return apply
 
@@ -750,14 +778,7 @@ class LocalProvider(Provider):
 
     def _boot(self, rec, run_user_data=False):
         """Start the VM's init: pid 1 of its own PID, UTS and mount namespaces."""
-        netns = self.names.server(rec['id'])
-        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        with open(self._console(rec), 'a') as console:
-            subprocess.Popen(
-                ['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--pid', '--mount', '--fork',
-                 '--kill-child=KILL', '--mount-proc', '--propagation', 'private',
-                 '/bin/sh', '-c', INIT_SCRIPT, rec['name']],
-                stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
+        self._start_init(self.names.server(rec['id']), rec['name'], self._console(rec))
         rec['booting'] = True
         if not (self.wait or run_user_data and rec.get('user_data')):
             return
@@ -768,6 +789,15 @@ class LocalProvider(Provider):
                 subprocess.Popen(['nsenter', '-t', str(pid), '-n', '-u', '-p', '-m', '--', '/bin/sh', '-c',
                                   rec['user_data']],
                                  stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
+
+    def _start_init(self, netns, hostname, console_path):
+        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        with open(console_path, 'a') as console:
+            subprocess.Popen(
+                ['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--pid', '--mount', '--fork',
+                 '--kill-child=KILL', '--mount-proc', '--propagation', 'private',
+                 '/bin/sh', '-c', INIT_SCRIPT, hostname],
+                stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
 
     def _wait_for_init(self, rec, present):
         netns = self.names.server(rec['id'])

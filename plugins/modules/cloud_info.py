@@ -1,0 +1,111 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: cloud_info
+short_description: Describe a configured cloud and list the objects that carry given labels
+description:
+  - Returns what the cloud is and offers, and every object (network, subnet, router, security group,
+    keypair, server, floating IP) whose labels include all of O(labels).
+  - With a C(run-id) label, an empty RV(resources) proves that a teardown left nothing of that run behind.
+author:
+  - cloudops.multicloud maintainers
+options:
+  labels:
+    description:
+      - Only objects that carry all of these labels, with these values, are listed in RV(resources).
+      - When not set, every object of the cloud is listed.
+    type: dict
+extends_documentation_fragment:
+  - cloudops.multicloud.cloud
+  - cloudops.multicloud.cloud.INFO_ATTRIBUTES
+'''
+
+EXAMPLES = r'''
+- name: Whatever run demo-1 left behind
+  cloudops.multicloud.cloud_info:
+    cloud: lab
+    labels:
+      run-id: demo-1
+  register: leftovers
+
+- name: Prove the teardown complete
+  ansible.builtin.assert:
+    that: leftovers.resources == []
+    fail_msg: "left behind: {{ leftovers.resources }}"
+'''
+
+RETURN = r'''
+cloud:
+  description: What the cloud is and offers. Keys beyond these depend on the provider.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name of the cloud in the clouds file.
+      type: str
+      sample: lab
+    provider:
+      description: Provider family of the cloud.
+      type: str
+      sample: local
+    region:
+      description: Region of the cloud, if it has regions.
+      type: str
+      sample: null
+    external_networks:
+      description: Networks that floating IPs and router gateways come from.
+      type: list
+      elements: dict
+      sample: [{name: external, cidr: 198.18.0.0/24, upstream_address: 198.18.0.1}]
+    counts:
+      description: How many objects of each kind the cloud holds, where the provider can tell.
+      type: dict
+      sample: {networks: 2, servers: 3}
+    capabilities:
+      description: What the cloud supports.
+      type: dict
+      sample: {floating_ips: true, security_groups: true, routers: true, bulk_create: true}
+resources:
+  description: Every object whose labels include all of O(labels).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: Kind of the object.
+      type: str
+      sample: server
+    id:
+      description: Cloud identifier of the object.
+      type: str
+      sample: 3d9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b
+    name:
+      description: Name of the object; the address, for a floating IP.
+      type: str
+      sample: web-1
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import (
+    cloud_argument_spec, run_module,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=cloud_argument_spec(labels={'type': 'dict'}),
+        supports_check_mode=True,
+    )
+    labels = module.params['labels'] or {}
+    run_module(module, lambda provider: {'changed': False, 'cloud': provider.describe(),
+                                         'resources': provider.labelled(labels)})
+
+
+if __name__ == '__main__':
+    main()
