@@ -13,7 +13,7 @@ description:
     keypair, server, floating IP) whose labels include all of O(labels).
   - With a C(run-id) label, an empty RV(resources) proves that a teardown left nothing of that run behind.
 author:
-  - cloudops.multicloud maintainers
+  - cloudops.multicloud maintainers (@cloudops)
 options:
   labels:
     description:

@@ -12,7 +12,7 @@ description:
   - Returns the images that M(cloudops.multicloud.server) accepts in its O(cloudops.multicloud.server#module:image) option.
   - On the local lab every image runs the host's own userland; the name records what the guest is meant to be.
 author:
-  - cloudops.multicloud maintainers
+  - cloudops.multicloud maintainers (@cloudops)
 options:
   name:
     description: Only the image with exactly this name.

@@ -19,7 +19,7 @@ description:
   - On the local lab a server is a network namespace with its own UTS, PID and mount namespaces and
     an init process; its hostname is its name, which the kernel limits to 64 bytes.
 author:
-  - cloudops.multicloud maintainers
+  - cloudops.multicloud maintainers (@cloudops)
 options:
   name:
     description:

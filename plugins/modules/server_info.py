@@ -11,7 +11,7 @@ short_description: List the servers of any configured cloud
 description:
   - Returns the servers of a cloud, optionally only those with a given name, labels or status.
 author:
-  - cloudops.multicloud maintainers
+  - cloudops.multicloud maintainers (@cloudops)
 options:
   name:
     description: Only the servers with exactly this name.

@@ -13,7 +13,7 @@ description:
     O(cloudops.multicloud.server#module:size) option.
   - On the local lab a size records the shape a server is meant to have; it does not limit the namespace.
 author:
-  - cloudops.multicloud maintainers
+  - cloudops.multicloud maintainers (@cloudops)
 options:
   name:
     description: Only the size with exactly this name.

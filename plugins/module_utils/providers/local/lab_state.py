@@ -24,7 +24,6 @@ class LabState:
     def __init__(self, state_dir, timeout=60):
         self.state_dir = state_dir
         self.path = os.path.join(state_dir, 'state.json')
-        # The lock file outlives state.json so that waiting processes never lock a stale inode.
         self.lock_path = state_dir.rstrip('/') + '.lock'
         self.timeout = timeout
 
@@ -43,8 +42,7 @@ class LabState:
 
     def _write(self, data):
         if not any(data[kind] for kind in KINDS):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
+            self._remove_files()
             return
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         tmp = self.path + '.tmp'
@@ -52,26 +50,47 @@ class LabState:
             json.dump(data, handle, indent=1, sort_keys=True)
         os.replace(tmp, self.path)
 
+    def _remove_files(self):
+        """An empty lab leaves nothing behind. Called under the lock; the lock file goes last."""
+        for path in [os.path.join(self.state_dir, name) for name in os.listdir(self.state_dir)] \
+                if os.path.isdir(self.state_dir) else []:
+            os.unlink(path)
+        for remove, path in ((os.rmdir, self.state_dir), (os.unlink, self.lock_path),
+                             (os.rmdir, os.path.dirname(self.lock_path))):
+            with contextlib.suppress(FileNotFoundError, OSError):
+                remove(path)
+
     @contextlib.contextmanager
     def _lock(self, mode):
-        os.makedirs(os.path.dirname(self.lock_path) or '/', mode=0o755, exist_ok=True)
-        handle = open(self.lock_path, 'a')
         deadline = time.monotonic() + self.timeout
+        while True:
+            os.makedirs(os.path.dirname(self.lock_path) or '/', mode=0o755, exist_ok=True)
+            handle = open(self.lock_path, 'a')
+            try:
+                fcntl.flock(handle, mode | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                if time.monotonic() > deadline:
+                    raise CloudError('timeout: the lab is busy (lock %s held for over %ss)'
+                                     % (self.lock_path, self.timeout))
+                time.sleep(0.02)
+                continue
+            # The holder before us may have removed the lock file of an emptied lab.
+            try:
+                current = os.stat(self.lock_path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(handle.fileno()).st_ino:
+                break
+            handle.close()
         try:
-            while True:
-                try:
-                    fcntl.flock(handle, mode | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise CloudError('timeout: the lab is busy (lock %s held for over %ss)'
-                                         % (self.lock_path, self.timeout))
-                    time.sleep(0.02)
             yield
         finally:
             handle.close()
 
     def read(self):
+        if not os.path.exists(self.lock_path):
+            return empty_state()  # an untouched lab: reading it leaves no files behind
         with self._lock(fcntl.LOCK_SH):
             return self._read()
 

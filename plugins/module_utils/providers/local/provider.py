@@ -885,6 +885,4 @@ class LocalProvider(Provider):
                 self.kernel.delete_namespace(name)
             for plural in list(data):
                 data[plural] = {}
-        for entry in os.listdir(self.state_dir) if os.path.isdir(self.state_dir) else []:
-            os.unlink(os.path.join(self.state_dir, entry))
         return netns
