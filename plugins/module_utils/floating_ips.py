@@ -10,7 +10,7 @@ associated with, so that a task naming only a server is idempotent.
 from __future__ import annotations
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
-from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import Outcome, plan_update
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import Outcome, StateMachine
 
 KIND = 'floating_ip'
 STATES = ('present', 'absent', 'detached')
@@ -37,41 +37,18 @@ def ensure_floating_ip(provider, params, check_mode):
     if current and params['network'] and current['network'] != params['network']:
         raise CloudError('network: floating IP %s is on network %r, not %r; release it to allocate one on %r'
                          % (current['address'], current['network'], params['network'], params['network']))
+    machine = StateMachine(provider, KIND, check_mode)
     if state == 'absent':
-        outcome = _release(provider, current, check_mode)
+        outcome = machine.remove(current)
     elif current is None and state == 'detached' and not params['address']:
         outcome = Outcome(False)  # nothing is associated with that server
     else:
-        server = params['server'] if state == 'present' else None
+        server = params['server']
+        if state == 'detached':
+            # '' rather than None: detaching is a change to make, not a field to leave alone.
+            server = '' if current and current['server'] else None
         desired = {'network': params['network'], 'server': server, 'labels': params['labels']}
-        outcome = _converge(provider, params['address'], current, desired, state == 'detached', check_mode)
+        outcome = machine.converge(current, params['address'], desired)
+        if outcome.after is not None and not outcome.after['server']:
+            outcome.after.update(server=None, status='DOWN', fixed_address=None, router=None)
     return {'changed': outcome.changed, KIND: outcome.after, 'diff': outcome.diff}
-
-
-def _converge(provider, address, current, desired, detach, check_mode):
-    if current is None:
-        preview = provider.check_create(KIND, address, desired).to_dict()
-        if check_mode:
-            return Outcome(True, None, preview, ['create'])
-        return Outcome(True, None, provider.create(KIND, address, desired).to_dict(), ['create'])
-    changes = plan_update(KIND, current, {'server': desired['server'], 'labels': desired['labels']})
-    if detach and current['server']:
-        changes['server'] = None
-    if not changes:
-        return Outcome(False, current, current)
-    if check_mode:
-        provider.check_update(KIND, current, changes)
-        after = dict(current, **changes)
-        if 'server' in changes and not changes['server']:
-            after.update(status='DOWN', fixed_address=None, router=None)
-        return Outcome(True, current, after, ['update'])
-    return Outcome(True, current, provider.update(KIND, current, changes).to_dict(), ['update'])
-
-
-def _release(provider, current, check_mode):
-    if current is None:
-        return Outcome(False)
-    provider.check_delete(KIND, current)
-    if not check_mode:
-        provider.delete(KIND, current)
-    return Outcome(True, current, None, ['delete'])

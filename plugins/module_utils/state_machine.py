@@ -108,7 +108,10 @@ class StateMachine:
     def present(self, name, desired):
         """desired: {field: value}, or a function of the current object (None if absent) to that."""
         labels = desired.get('labels') if isinstance(desired, dict) else self._labels
-        current = self.find(name, labels)
+        return self.converge(self.find(name, labels), name, desired)
+
+    def converge(self, current, name, desired):
+        """Create, update or leave ``current`` (None: absent) so it matches ``desired``."""
         if callable(desired):
             desired = desired(current)
         if current is None:
@@ -127,7 +130,10 @@ class StateMachine:
         return Outcome(True, current, updated, ['update'])
 
     def absent(self, name, labels=None):
-        current = self.find(name, labels)
+        return self.remove(self.find(name, labels))
+
+    def remove(self, current):
+        """Delete ``current`` (None: already absent)."""
         if current is None:
             return Outcome(False)
         self.provider.check_delete(self.kind, current)

@@ -16,7 +16,7 @@ def test_interface_names_fit_the_kernel_limit():
 
 
 def test_short_ids_are_unique_within_a_lab():
-    taken = [new_id() for _ in range(50)]
+    taken = [new_id() for _index in range(50)]
     assert new_id(taken)[:8] not in {t[:8] for t in taken}
 
 
