@@ -122,6 +122,10 @@ class LocalProvider(Provider):
             planned = [getattr(self, '_plan_create_' + kind)(data, name, desired) for name in names]
             for rec, apply in planned:
                 self._apply(rec, apply)
+            if kind == 'server':
+                # Every init of a batch boots at once; then each is awaited.
+                for rec, _apply in planned:
+                    self._apply(rec, lambda r=rec: self._await_boot(r, run_user_data=True))
             self._sync_security(data)
             inits = namespace_inits(self.names.server(r['id']) for r, _a in planned) \
                 if kind == 'server' else {}
@@ -734,6 +738,7 @@ class LocalProvider(Provider):
                   for i, g in enumerate(desired.get('security_groups') or [])]
         key = self._by_name(data, 'keypair', desired['key_name'], 'key_name') if desired.get('key_name') else None
         rec = {'id': new_id(self._taken_ids(data)), 'name': name, 'status': 'BUILD', 'power': 'on',
+               'ruleset': _digest(nftables.security_ruleset(None, {})),  # a new namespace has no table
                'image': image, 'size': size, 'security_group_ids': groups,
                'key_id': key['id'] if key else None, 'user_data': desired.get('user_data'),
                'labels': desired.get('labels') or {}, 'created': _now(), 'ports': []}
@@ -770,16 +775,19 @@ class LocalProvider(Provider):
                            self._network_mtu(data, port['network_id']))
             first = data['subnets'][rec['ports'][0]['subnet_id']]
             self.kernel.ip_batch(netns, ['route replace default via %s' % first['gateway_ip']])
-            self._boot(rec, run_user_data=True)
+            self._boot(rec)
         return rec, apply
 
     def _console(self, rec):
         return os.path.join(self.state_dir, 'console-%s.log' % rec['id'][:8])
 
-    def _boot(self, rec, run_user_data=False):
+    def _boot(self, rec):
         """Start the VM's init: pid 1 of its own PID, UTS and mount namespaces."""
         self._start_init(self.names.server(rec['id']), rec['name'], self._console(rec))
         rec['booting'] = True
+
+    def _await_boot(self, rec, run_user_data=False):
+        """Wait for a booting VM's init (with wait, or to run user data in it), then run its user data."""
         if not (self.wait or run_user_data and rec.get('user_data')):
             return
         pid = self._wait_for_init(rec, present=True)
@@ -847,6 +855,7 @@ class LocalProvider(Provider):
             first = data['subnets'][rec['ports'][0]['subnet_id']]
             self.kernel.ip_batch(netns, ['route replace default via %s' % first['gateway_ip']])
             self._boot(rec)
+            self._await_boot(rec)
 
         if action == 'stop':
             return stop
