@@ -18,10 +18,22 @@ COMMON_OPTIONS = {
 }
 
 
+# What every module that manages one named object takes besides its own options.
+NAMED_OPTIONS = {
+    'name': {'type': 'str', 'required': True},
+    'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+    'labels': {'type': 'dict'},
+}
+
+
 def cloud_argument_spec(**options):
     spec = {key: dict(value) for key, value in COMMON_OPTIONS.items()}
     spec.update(options)
     return spec
+
+
+def named_argument_spec(**options):
+    return cloud_argument_spec(**{key: dict(value) for key, value in NAMED_OPTIONS.items()}, **options)
 
 
 def run_module(module, action):

@@ -113,17 +113,14 @@ keypair:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import cloud_argument_spec, run_module
+from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import named_argument_spec, run_module
 from ansible_collections.cloudops.multicloud.plugins.module_utils.keypairs import ensure_keypair
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=cloud_argument_spec(
-            name={'type': 'str', 'required': True},
-            state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+        argument_spec=named_argument_spec(
             public_key={'type': 'str'},
-            labels={'type': 'dict'},
         ),
         supports_check_mode=True,
     )

@@ -116,19 +116,16 @@ router:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import (
-    cloud_argument_spec, ensure, run_module,
+    ensure, named_argument_spec, run_module,
 )
 from ansible_collections.cloudops.multicloud.plugins.module_utils.routers import desired_router
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=cloud_argument_spec(
-            name={'type': 'str', 'required': True},
-            state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+        argument_spec=named_argument_spec(
             interfaces={'type': 'list', 'elements': 'str'},
             external_network={'type': 'str'},
-            labels={'type': 'dict'},
         ),
         supports_check_mode=True,
     )

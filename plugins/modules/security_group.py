@@ -152,16 +152,14 @@ security_group:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import (
-    cloud_argument_spec, ensure, run_module,
+    ensure, named_argument_spec, run_module,
 )
 from ansible_collections.cloudops.multicloud.plugins.module_utils.security_groups import desired_security_group
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=cloud_argument_spec(
-            name={'type': 'str', 'required': True},
-            state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+        argument_spec=named_argument_spec(
             description={'type': 'str'},
             rules={'type': 'list', 'elements': 'dict', 'options': {
                 'protocol': {'type': 'str', 'default': 'any', 'choices': ['tcp', 'udp', 'icmp', 'any']},
@@ -171,7 +169,6 @@ def main():
                 'direction': {'type': 'str', 'default': 'ingress', 'choices': ['ingress', 'egress']},
             }},
             purge_rules={'type': 'bool', 'default': True},
-            labels={'type': 'dict'},
         ),
         supports_check_mode=True,
     )
