@@ -108,18 +108,22 @@ class ServerRequest:
 
     def run(self, provider):
         machine = StateMachine(provider, 'server', self.check_mode, labels=self.labels)
-        current = {name: machine.find(name, self.labels) for name in self.names}
+        current = machine.find_many(self.names, self.labels)
+        fips = {}
+        if self.floating_ip:
+            for fip in provider.list('floating_ip'):
+                fips.setdefault(fip.server, []).append(fip.to_dict())
         if self.state == 'absent':
-            return self._absent(provider, current)
-        return self._present(provider, current)
+            return self._absent(provider, current, fips)
+        return self._present(provider, current, fips)
 
     # ------------------------------------------------------------------ absent
-    def _absent(self, provider, current):
+    def _absent(self, provider, current, fips):
         existing = [record for record in current.values() if record]
         steps = []
         for record in existing:
             if self.floating_ip:
-                steps += [('delete', 'floating_ip', fip, None) for fip in self._floating_ips(provider, record)]
+                steps += [('delete', 'floating_ip', fip, None) for fip in fips.get(record['name'], [])]
             steps.append(('delete', 'server', record, None))
         provider.check_many(steps)
         if not self.check_mode:
@@ -128,13 +132,10 @@ class ServerRequest:
         before = {record['name']: record for record in existing}
         return self._result(bool(steps), before, {}, [])
 
-    def _floating_ips(self, provider, server):
-        return [f.to_dict() for f in provider.list('floating_ip') if f.server == server['name']]
-
     # ------------------------------------------------------------------ present and power states
-    def _present(self, provider, current):
+    def _present(self, provider, current, fips):
         missing = [name for name in self.names if current[name] is None]
-        steps, updates, actions, fips = [], {}, {}, []
+        steps, updates, actions = [], {}, {}
         if missing:
             steps.append(('create', 'server', missing, self.desired))
         for name in self.names:
@@ -149,9 +150,8 @@ class ServerRequest:
             if action:
                 actions[name] = action
                 steps.append(('action', 'server', record if record else name, action))
-            if self.floating_ip and (record is None or not self._floating_ips(provider, record)):
+            if self.floating_ip and (record is None or not fips.get(record['name'])):
                 labels = dict((record or {}).get('labels') or {}, **(self.labels or {}))
-                fips.append(name)
                 steps.append(('create', 'floating_ip', [None], {'server': name, 'labels': labels}))
         previews = provider.check_many(steps)
         changed = bool(steps)

@@ -98,12 +98,21 @@ class StateMachine:
 
     def find(self, name, labels=None):
         """The object named ``name``; with a run-id label, only the one of that run."""
+        return self.find_many([name], labels, self.provider.list(self.kind, name=name))[name]
+
+    def find_many(self, names, labels=None, records=None):
+        """{name: object or None} for many names from one listing, scoped like find."""
         match = {RUN_ID_LABEL: labels[RUN_ID_LABEL]} if labels and RUN_ID_LABEL in labels else {}
-        found = [r for r in self.provider.list(self.kind, name=name) if labels_match(r.labels, match)]
-        if len(found) > 1:
-            raise CloudError('name: %d objects of kind %s are named %r on this cloud; give them '
-                             'distinct names or a run-id label' % (len(found), self.kind, name))
-        return found[0].to_dict() if found else None
+        records = self.provider.list(self.kind) if records is None else records
+        found = {name: [] for name in names}
+        for record in records:
+            if record.name in found and labels_match(record.labels, match):
+                found[record.name].append(record)
+        for name, matches in found.items():
+            if len(matches) > 1:
+                raise CloudError('name: %d objects of kind %s are named %r on this cloud; give them '
+                                 'distinct names or a run-id label' % (len(matches), self.kind, name))
+        return {name: matches[0].to_dict() if matches else None for name, matches in found.items()}
 
     def present(self, name, desired):
         """desired: {field: value}, or a function of the current object (None if absent) to that."""
