@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.addressing import parse_cidr
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
 
 
 def topology_rules(rules, networks):
@@ -34,3 +36,81 @@ def topology_rules(rules, networks):
             out['remote_group'] = str(remote)
         translated.append(out)
     return translated
+
+
+TOPOLOGY_KEYS = {'run_id', 'cloud', 'description', 'networks', 'routers', 'security_groups', 'servers', 'expect', 'sla'}
+KEYS = {
+    'networks': {'name', 'cidr', 'mtu'},
+    'routers': {'name', 'interfaces', 'external'},
+    'security_groups': {'name', 'rules', 'description'},
+    'servers': {'name', 'network', 'networks', 'count', 'security_groups', 'floating_ip', 'image', 'size', 'key',
+                'user_data'},
+}
+
+
+def _entries(spec, section):
+    entries = spec.get(section) or []
+    if not isinstance(entries, list):
+        raise CloudError('%s: expected a list, got %r' % (section, entries))
+    names = set()
+    for index, entry in enumerate(entries):
+        where = '%s[%d]' % (section, index)
+        if not isinstance(entry, dict):
+            raise CloudError('%s: expected a mapping, got %r' % (where, entry))
+        unknown = set(entry) - KEYS[section]
+        if unknown:
+            raise CloudError('%s.%s: not a key of %s (%s)' % (where, sorted(unknown)[0], section, ', '.join(sorted(KEYS[section]))))
+        if not entry.get('name') or not isinstance(entry['name'], str):
+            raise CloudError('%s.name: required, a string' % where)
+        if entry['name'] in names:
+            raise CloudError('%s.name: %r is declared twice' % (where, entry['name']))
+        names.add(entry['name'])
+    return entries, names
+
+
+def _known(values, names, where, what):
+    for index, value in enumerate(values or []):
+        if value not in names:
+            raise CloudError('%s[%d]: %r is not a %s of the topology' % (where, index, value, what))
+
+
+def check_topology(spec):
+    """Refuse a malformed topology before anything is created; errors name the entry and field."""
+    if not isinstance(spec, dict):
+        raise CloudError('topology: expected a mapping, got %r' % (spec,))
+    unknown = set(spec) - TOPOLOGY_KEYS
+    if unknown:
+        raise CloudError('topology.%s: not a topology key (%s)' % (sorted(unknown)[0], ', '.join(sorted(TOPOLOGY_KEYS))))
+    if not spec.get('run_id') or not str(spec['run_id']).replace('-', '').replace('_', '').isalnum():
+        raise CloudError('run_id: required, letters, digits, "-" and "_" only; got %r' % (spec.get('run_id'),))
+    networks, network_names = _entries(spec, 'networks')
+    for index, network in enumerate(networks):
+        parse_cidr(network.get('cidr'), 'networks[%d].cidr' % index)
+        mtu = network.get('mtu')
+        if mtu is not None and (not isinstance(mtu, int) or not 576 <= mtu <= 9000):
+            raise CloudError('networks[%d].mtu: %r is not a number in 576-9000' % (index, mtu))
+    routers, _names = _entries(spec, 'routers')
+    for index, router in enumerate(routers):
+        _known(router.get('interfaces'), network_names, 'routers[%d].interfaces' % index, 'network')
+    groups, group_names = _entries(spec, 'security_groups')
+    for index, group in enumerate(groups):
+        try:
+            for rule_index, rule in enumerate(topology_rules(group.get('rules'), networks)):
+                normalize_rule(rule, 'rules[%d]' % rule_index)
+        except CloudError as exc:
+            raise CloudError('security_groups[%d].%s' % (index, exc))
+    servers, _names = _entries(spec, 'servers')
+    for index, server in enumerate(servers):
+        where = 'servers[%d]' % index
+        attached = server.get('networks') or ([server['network']] if server.get('network') else [])
+        if not attached:
+            raise CloudError('%s.network: every server needs a network' % where)
+        if server.get('networks'):
+            _known(attached, network_names, where + '.networks', 'network')
+        elif attached[0] not in network_names:
+            raise CloudError('%s.network: %r is not a network of the topology' % (where, attached[0]))
+        _known(server.get('security_groups'), group_names, where + '.security_groups', 'security group')
+        count = server.get('count')
+        if count is not None and (not isinstance(count, int) or count < 1):
+            raise CloudError('%s.count: %r is not a whole number of at least 1' % (where, count))
+    return spec

@@ -1,4 +1,4 @@
-"""ansible-doc renders every plugin, and every module's EXAMPLES are named tasks that use it."""
+"""ansible-doc renders every plugin and role, and every module's EXAMPLES are named tasks that use it."""
 
 from __future__ import annotations
 
@@ -33,3 +33,17 @@ def test_ansible_doc_renders(kind, name):
         examples = yaml.safe_load(doc['examples'])
         assert any(fqcn in task for task in examples)
         assert all(task.get('name') for task in examples)
+
+
+ROLES = sorted(path.name for path in (ROOT / 'roles').iterdir() if (path / 'meta/argument_specs.yml').exists())
+
+
+@pytest.mark.parametrize('name', ROLES)
+def test_ansible_doc_renders_every_role(name):
+    fqcn = 'cloudops.multicloud.' + name
+    proc = subprocess.run([ANSIBLE_DOC, '-t', 'role', '--json', fqcn], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    main = json.loads(proc.stdout)[fqcn]['entry_points']['main']
+    assert main['short_description'] and main['options']
+    assert all(option.startswith(name + '_') for option in main['options'])
+    assert all(spec.get('description') for spec in main['options'].values())

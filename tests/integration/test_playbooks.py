@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import re
@@ -25,10 +26,11 @@ def play(name, clouds_file, *extra):
     return proc, dict(zip(('ok', 'changed', 'unreachable', 'failed'), map(int, recap.groups())))
 
 
-def test_provision_rerun_changes_nothing_then_teardown_cleans(clouds_file, lab_clean):
-    proc, first = play('provision.yml', clouds_file, '-e', 'run_id=pytest-provision')
+def test_provision_rerun_changes_nothing_then_teardown_cleans(clouds_file, lab_clean, tmp_path):
+    proc, first = play('provision.yml', clouds_file, '-e', 'run_id=pytest-provision', '-e', 'report_dir=%s' % tmp_path)
     assert proc.returncode == 0 and first['changed'] > 0, proc.stdout[-3000:]
-    proc, second = play('provision.yml', clouds_file, '-e', 'run_id=pytest-provision')
+    assert json.loads((tmp_path / 'manifest.json').read_text())['run_id'] == 'pytest-provision'
+    proc, second = play('provision.yml', clouds_file, '-e', 'run_id=pytest-provision', '-e', 'report_dir=%s' % tmp_path)
     assert proc.returncode == 0 and second['changed'] == 0, proc.stdout[-3000:]
     proc, down = play('teardown.yml', clouds_file, '-e', 'run_id=pytest-provision')
     assert proc.returncode == 0 and down['changed'] > 0, proc.stdout[-3000:]
@@ -37,19 +39,53 @@ def test_provision_rerun_changes_nothing_then_teardown_cleans(clouds_file, lab_c
     assert lab_namespaces('cloudops-%s-' % LAB) == []
 
 
-def test_lifecycle_is_green_and_leaves_nothing(clouds_file, lab_clean):
-    proc, recap = play('lifecycle.yml', clouds_file)
+def test_lifecycle_is_green_reports_and_leaves_nothing(clouds_file, lab_clean, tmp_path):
+    proc, recap = play('lifecycle.yml', clouds_file, '-e', 'report_dir=%s' % tmp_path,
+                       '-e', 'validate_throughput_duration=1')
     assert proc.returncode == 0 and recap['failed'] == 0, proc.stdout[-3000:]
-    assert 'outside -> web' in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['junit.xml', 'manifest.json', 'report.html', 'report.json']
+    report = json.loads((tmp_path / 'report.json').read_text())
+    assert report['summary']['verdict'] == 'pass' and report['run']['id'] == 'pytest-lifecycle'
     assert lab_namespaces('cloudops-%s-' % LAB) == []
 
 
 def test_lifecycle_tears_down_when_a_check_fails(clouds_file, lab_clean, tmp_path):
-    # A security group without ICMP makes the mesh ping to db fail; teardown must still run.
-    topology = (ROOT / 'playbooks/topologies/default.yml').read_text().replace('      - {proto: icmp}\n', '')
-    path = tmp_path / 'no-icmp.yml'
+    # The topology claims ssh to the database is open; its security group says otherwise.
+    topology = (ROOT / 'playbooks/topologies/default.yml').read_text()
+    topology = topology.replace('port: 22, verdict: deny', 'port: 22, verdict: allow')
+    path = tmp_path / 'wrong-intent.yml'
     path.write_text(topology)
-    proc, recap = play('lifecycle.yml', clouds_file, '-e', 'topology_file=%s' % path)
+    proc, recap = play('lifecycle.yml', clouds_file, '-e', 'topology_file=%s' % path, '-e', 'report_dir=%s' % tmp_path,
+                       '-e', '{"validate_checks": ["reachability"]}')
     assert proc.returncode != 0 and recap['failed'] == 1
+    assert '1 of ' in proc.stdout and 'reach web->db tcp/22' in proc.stdout
     assert 'Prove nothing labelled with this run id is left' in proc.stdout
+    report = json.loads((tmp_path / 'report.json').read_text())
+    assert report['summary']['failed_checks'] == ['reach web->db tcp/22']
+    assert lab_namespaces('cloudops-%s-' % LAB) == []
+
+
+def test_lifecycle_tears_down_when_provisioning_fails(clouds_file, lab_clean, tmp_path):
+    # The second network overlaps the first: provisioning stops there, the manifest records the
+    # first, and teardown removes it.
+    topology = (ROOT / 'playbooks/topologies/default.yml').read_text().replace('10.10.2.0/24', '10.10.1.128/25')
+    path = tmp_path / 'overlap.yml'
+    path.write_text(topology)
+    proc, recap = play('lifecycle.yml', clouds_file, '-e', 'topology_file=%s' % path, '-e', 'report_dir=%s' % tmp_path)
+    assert proc.returncode != 0 and recap['failed'] == 1
+    assert 'overlaps' in proc.stdout
+    manifest = json.loads((tmp_path / 'manifest.json').read_text())
+    assert {r['kind'] for r in manifest['resources']} >= {'network', 'subnet'}
+    assert 'Prove nothing labelled with this run id is left' in proc.stdout
+    assert lab_namespaces('cloudops-%s-' % LAB) == []
+
+
+def test_a_bad_topology_is_refused_with_the_field_before_anything_is_made(clouds_file, lab_clean, tmp_path):
+    topology = (ROOT / 'playbooks/topologies/default.yml').read_text().replace('network: back,', 'network: middle,')
+    path = tmp_path / 'bad.yml'
+    path.write_text(topology)
+    proc, _recap = play('provision.yml', clouds_file, '-e', 'topology_file=%s' % path)
+    assert proc.returncode != 0
+    assert "topology servers[2].network: 'middle' is not a network of the topology" in proc.stdout
+    assert 'Traceback' not in proc.stdout + proc.stderr
     assert lab_namespaces('cloudops-%s-' % LAB) == []

@@ -1,0 +1,244 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn a plan and what the probes observed into samples, statistics, checks and a summary."""
+
+from __future__ import annotations
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.sla import (
+    METRIC_KINDS, METRICS, evaluate_sla, normalize_sla,
+)
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.stats import summarize
+
+SCHEMA_VERSION = 1
+KINDS = ('reachability', 'path_mtu', 'throughput', 'floating_ip', 'security_group', 'sla')
+# Kinds a run may leave out; reachability and SLA checks are always judged.
+OPTIONAL_KINDS = ('path_mtu', 'throughput', 'floating_ip', 'security_group')
+NOT_CONNECTED = ('refused', 'timeout', 'unreachable')
+FIP_PHASES = ('reachable', 'detached', 'reattached')
+SG_PHASES = ('added', 'removed')
+
+
+def _item(entry):
+    """A registered loop result carries its input as ``item``; a plain entry is its own input."""
+    return entry.get('item') if isinstance(entry.get('item'), dict) else entry
+
+
+def _failure(entry):
+    """The one-line reason a registered task produced no results (failed_when: false hides failed)."""
+    if entry.get('failed') or entry.get('unreachable') or entry.get('results') is None and entry.get('msg'):
+        return (entry.get('msg') or 'the task failed').splitlines()[0]
+    return None
+
+
+def outcome_matches(expected, outcome):
+    return outcome == 'connected' if expected == 'allow' else outcome in NOT_CONNECTED
+
+
+def _check(name, kind, expected, observed, reason, labels):
+    return {'name': name, 'kind': kind, 'expected': expected, 'observed': observed,
+            'verdict': 'fail' if reason else 'pass', 'reason': reason or '', 'labels': labels}
+
+
+class ReportBuilder:
+    def __init__(self, plan, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS):
+        self.plan = plan
+        self.kinds = kinds
+        self.loss_high = float(loss_band[1])
+        self.samples = []
+        self.checks = []
+
+    def _sample(self, metric, value, labels):
+        self.samples.append({'metric': metric, 'value': value, 'unit': METRICS[metric], 'labels': labels})
+
+    # ------------------------------------------------------------------ probes
+    def probes(self, runs):
+        observed, failures = {}, {}
+        for entry in runs or []:
+            source = _item(entry).get('src')
+            failure = _failure(entry)
+            if failure:
+                failures[source] = failure
+                continue
+            for result in entry.get('results') or []:
+                observed[result['name']] = result
+        for flow in self.plan['flows']:
+            result = observed.get(flow['id'])
+            if flow['address'] is None:  # nothing to send to, e.g. outside to a server without a floating IP
+                result = {'outcome': 'unreachable', 'detail': '%s has no address %s can use' % (flow['dst'], flow['src'])}
+            self._flow_checks(flow, result, failures.get(flow['src']))
+
+    def _flow_checks(self, flow, result, failure):
+        labels = {'src': flow['src'], 'dst': flow['dst'], 'path': flow['path'], 'proto': flow['proto']}
+        if flow['port'] is not None:
+            labels['port'] = flow['port']
+        outcome = result['outcome'] if result else None
+        if result is None:
+            reason = 'not probed: %s' % (failure or 'no probe ran from %s' % flow['src'])
+        elif outcome_matches(flow['expected'], outcome):
+            reason = None
+        else:
+            reason = 'expected %s, got %s' % (flow['expected'], outcome)
+            if result.get('detail'):
+                reason += ' (%s)' % result['detail']
+        self.checks.append(_check('reach ' + flow['id'], 'reachability', flow['expected'], outcome, reason,
+                                  dict(labels, source=flow['source'])))
+        if result:
+            metric, tool = ('rtt_ms', 'ping') if flow['proto'] == 'icmp' else ('%s_connect_ms' % flow['proto'], 'socket')
+            if metric in METRICS:
+                for value in result.get('rtt_ms') or []:
+                    self._sample(metric, value, dict(labels, tool=tool))
+        if flow['mtu'] is not None and 'path_mtu' in self.kinds:
+            self._mtu_check(flow, result, failure, labels)
+
+    def _mtu_check(self, flow, result, failure, labels):
+        measured = result.get('path_mtu') if result else None
+        if result is None:
+            reason = 'not probed: %s' % (failure or 'no probe ran from %s' % flow['src'])
+        elif measured is None:
+            reason = 'no echo reply at any size'
+        elif measured != flow['mtu']:
+            reason = 'path MTU is %d, the topology declares %d' % (measured, flow['mtu'])
+        else:
+            reason = None
+        if measured is not None:
+            self._sample('path_mtu', measured, dict(labels, tool='ping'))
+        self.checks.append(_check('pmtu %s->%s' % (flow['src'], flow['dst']), 'path_mtu', flow['mtu'], measured,
+                                  reason, labels))
+
+    # ------------------------------------------------------------------ throughput
+    def throughput(self, runs):
+        if 'throughput' not in self.kinds:
+            return
+        for entry in runs or []:
+            item = _item(entry)
+            proto = item.get('proto', entry.get('proto', 'tcp'))
+            labels = {'src': item['src'], 'dst': item['dst'], 'path': item['path'], 'proto': proto, 'tool': 'iperf3'}
+            failure = _failure(entry)
+            gbps = None if failure else entry.get('gbps')
+            if failure:
+                reason = failure
+            elif gbps is None or gbps <= 0:
+                reason = 'no traffic passed'
+            elif proto == 'udp' and (entry.get('loss_pct') is None or entry['loss_pct'] > self.loss_high):
+                reason = 'no rate kept the loss at or below %g %%' % self.loss_high
+            else:
+                reason = None
+            if gbps is not None:
+                self._sample('%s_gbps' % proto, gbps, labels)
+                if proto == 'udp' and entry.get('loss_pct') is not None:
+                    self._sample('udp_loss_pct', entry['loss_pct'], labels)
+            expected = '> 0 Gbit/s' if proto == 'tcp' else 'a rate with loss <= %g %%' % self.loss_high
+            self.checks.append(_check('throughput %s %s' % (item['path'], proto), 'throughput', expected, gbps,
+                                      reason, labels))
+
+    # ------------------------------------------------------------------ floating IPs
+    def floating_ips(self, observations):
+        if 'floating_ip' not in self.kinds:
+            return
+        seen = {(o['server'], o['phase']): o for o in observations or []}
+        for fip in self.plan['floating_ips']:
+            phases = FIP_PHASES if fip['expected'] == 'allow' else FIP_PHASES[:1]
+            for phase in phases:
+                expected = 'deny' if phase == 'detached' else fip['expected']
+                obs = seen.get((fip['server'], phase))
+                outcome = obs.get('outcome') if obs else None
+                if obs is None:
+                    reason = 'not probed'
+                elif not outcome_matches(expected, outcome):
+                    reason = 'expected %s from outside, got %s' % (expected, outcome)
+                    if obs.get('detail'):
+                        reason += ' (%s)' % obs['detail']
+                else:
+                    reason = None
+                labels = {'src': 'outside', 'dst': fip['server'], 'path': 'north-south', 'proto': fip['proto'],
+                          'address': fip['address']}
+                if fip['port'] is not None:
+                    labels['port'] = fip['port']
+                self.checks.append(_check('fip %s %s' % (fip['server'], phase), 'floating_ip', expected, outcome,
+                                          reason, labels))
+
+    # ------------------------------------------------------------------ security groups
+    def security_group_changes(self, observations):
+        if 'security_group' not in self.kinds:
+            return
+        seen = {(o['group'], o['phase']): o for o in observations or []}
+        for change in self.plan['security_group_changes']:
+            for phase in SG_PHASES:
+                expected = 'allow' if phase == 'added' else 'deny'
+                obs = seen.get((change['group'], phase))
+                outcome = obs.get('outcome') if obs else None
+                labels = {'src': change['src'], 'dst': change['dst'], 'proto': 'tcp', 'port': change['port'],
+                          'group': change['group']}
+                if obs is None:
+                    reason = 'not probed'
+                elif not outcome_matches(expected, outcome):
+                    reason = 'the rule was %s but tcp/%d from %s to %s is %s' % (
+                        phase, change['port'], change['src'], change['dst'], outcome)
+                else:
+                    reason = None
+                if obs and obs.get('seconds') is not None:
+                    labels['seconds'] = obs['seconds']
+                    if not reason:
+                        self._sample('sg_apply_s', obs['seconds'], dict(labels, phase=phase))
+                self.checks.append(_check('sg %s rule %s' % (change['group'], phase), 'security_group', expected,
+                                          outcome, reason, labels))
+
+    # ------------------------------------------------------------------ results
+    def stats(self):
+        groups = {}
+        for sample in self.samples:
+            if sample['metric'] not in ('rtt_ms', 'tcp_connect_ms'):
+                continue
+            labels = {k: v for k, v in sample['labels'].items() if k != 'tool'}
+            key = (sample['metric'], tuple(sorted(labels.items())))
+            groups.setdefault(key, (labels, []))[1].append(sample['value'])
+        return [dict(metric=metric, labels=labels, **summarize(values))
+                for (metric, _key), (labels, values) in groups.items()]
+
+
+def summarize_checks(checks):
+    failed = [c['name'] for c in checks if c['verdict'] == 'fail']
+    by_kind = {}
+    for check in checks:
+        counts = by_kind.setdefault(check['kind'], {'passed': 0, 'failed': 0})
+        counts['passed' if check['verdict'] == 'pass' else 'failed'] += 1
+    return {'verdict': 'fail' if failed else 'pass', 'checks': len(checks), 'passed': len(checks) - len(failed),
+            'failed': len(failed), 'failed_checks': failed, 'by_kind': by_kind}
+
+
+def build_report(run, plan, probes=None, throughput=None, floating_ips=None, security_group_changes=None,
+                 sla=None, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS):
+    """The report.json document; ``run`` holds id, cloud, started, finished, versions, topology, servers.
+    ``kinds``: the optional kinds of check the run made; the others, and SLA rules on their
+    metrics, are not judged."""
+    rules = [r for r in normalize_sla(sla) if METRIC_KINDS[r['metric']] in ('reachability',) + tuple(kinds)]
+    builder = ReportBuilder(plan, loss_band, kinds)
+    builder.probes(probes)
+    builder.throughput(throughput)
+    builder.floating_ips(floating_ips)
+    builder.security_group_changes(security_group_changes)
+    checks = builder.checks + evaluate_sla(rules, builder.samples)
+    return {
+        'schema_version': SCHEMA_VERSION,
+        'run': run,
+        'samples': builder.samples,
+        'stats': builder.stats(),
+        'checks': checks,
+        'summary': summarize_checks(checks),
+    }
+
+
+def observation(result, extra):
+    """A registered probe task -> {outcome, detail, seconds} plus ``extra``, for the report's
+    floating IP and security group entries."""
+    entry = dict(extra, outcome=None, detail=None, seconds=None)
+    failure = _failure(result)
+    if result.get('skipped'):
+        entry['detail'] = 'skipped'
+    elif failure or not result.get('results'):
+        entry['detail'] = failure or result.get('msg') or 'the probe returned nothing'
+    else:
+        first = result['results'][0]
+        entry.update(outcome=first.get('outcome'), detail=first.get('detail'), seconds=first.get('seconds'))
+    return entry

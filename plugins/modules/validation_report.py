@@ -1,0 +1,215 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: validation_report
+short_description: Judge what the probes observed against a topology's declaration and write the report
+description:
+  - Runs on the controller. Compares every observation of a validation run with the verdict its
+    plan expects, evaluates the topology's SLA rules on the samples, and writes C(report.json),
+    C(junit.xml) and C(report.html) into O(dest).
+  - One check per declared flow and mesh pair, per path MTU, per throughput path class and
+    protocol, per floating IP phase, per security group change phase, and per SLA rule.
+    C(docs/validation.md) in the collection names them and describes C(report.json); its schema
+    ships as C(roles/validate/files/report.schema.json).
+  - The module never fails because checks failed; it returns the verdict. Use O(fail_on_failed_checks)
+    or test RV(summary.verdict).
+author:
+  - cloudops.multicloud maintainers (@cloudops)
+options:
+  run:
+    description:
+      - What identifies the run. C(id) and C(cloud) are required; C(started), C(finished),
+        C(versions), C(topology) and C(servers) are copied into the report as given.
+    type: dict
+    required: true
+  plan:
+    description: The plan, as the P(cloudops.multicloud.validation_plan#filter) filter returns it.
+    type: dict
+    required: true
+  probes:
+    description:
+      - Results of M(cloudops.multicloud.probe) per source VM, each with C(src) (or an C(item) that
+        has it, as a registered loop gives) and C(results), or C(failed) and C(msg).
+    type: list
+    elements: dict
+    default: []
+  throughput:
+    description:
+      - Results of M(cloudops.multicloud.throughput), each with C(path), C(src), C(dst) and C(proto)
+        (or an C(item) that has them), and C(gbps) and C(loss_pct), or C(failed) and C(msg).
+    type: list
+    elements: dict
+    default: []
+  floating_ips:
+    description: Floating IP observations from outside, each C({server, phase, outcome, detail}); phase is reachable, detached or reattached.
+    type: list
+    elements: dict
+    default: []
+  security_group_changes:
+    description: Security group change observations, each C({group, phase, outcome, seconds}); phase is added or removed.
+    type: list
+    elements: dict
+    default: []
+  sla:
+    description:
+      - SLA rules, each C({metric, stat, path, min, max}) with optional C(src) and C(dst).
+      - C(metric) is one of rtt_ms, tcp_connect_ms, tcp_gbps, udp_gbps, udp_loss_pct, path_mtu, sg_apply_s;
+        C(stat) one of min, avg (mean), p50 (median), p90, p99, max; C(path) one of l2, l3, north-south, any.
+    type: list
+    elements: dict
+    default: []
+  checks:
+    description:
+      - The kinds of check the run made. Kinds left out are not judged; a kind named here whose
+        observations are missing fails as not probed. Reachability and SLA checks are always judged.
+    type: list
+    elements: str
+    choices: [reachability, path_mtu, throughput, floating_ip, security_group]
+    default: [reachability, path_mtu, throughput, floating_ip, security_group]
+  loss_band:
+    description: The UDP loss band in percent the throughput search used; a UDP check passes at or below its upper end.
+    type: list
+    elements: float
+    default: [2, 5]
+  dest:
+    description: Directory the report files are written to; created when missing.
+    type: path
+    required: true
+  formats:
+    description: Which files to write.
+    type: list
+    elements: str
+    choices: [json, junit, html]
+    default: [json, junit, html]
+  fail_on_failed_checks:
+    description: Fail the task, after writing the report, when any check failed.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Can run in check mode and return changed status prediction without modifying target.
+    details: In check mode the report is evaluated and returned but no file is written.
+  diff_mode:
+    support: none
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  idempotent:
+    support: none
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+    details: Every run writes the report files anew, with the run's own timestamps and samples.
+'''
+
+EXAMPLES = r'''
+- name: Judge the run and write its report
+  cloudops.multicloud.validation_report:
+    run:
+      id: demo-1
+      cloud: lab
+      topology: "{{ topology }}"
+      servers: "{{ servers }}"
+    plan: "{{ plan }}"
+    probes: "{{ probe_runs.results }}"
+    throughput: "{{ throughput_runs.results }}"
+    sla: "{{ topology.sla | default([]) }}"
+    dest: "{{ playbook_dir }}/reports/demo-1"
+  register: report
+
+- name: Fail the job on any failed check, naming them
+  ansible.builtin.assert:
+    that: report.summary.verdict == 'pass'
+    fail_msg: "Failed checks: {{ report.summary.failed_checks | join(', ') }}"
+'''
+
+RETURN = r'''
+summary:
+  description: The verdict and counts.
+  returned: always
+  type: dict
+  contains:
+    verdict:
+      description: V(pass) when every check passed, else V(fail).
+      type: str
+      sample: pass
+    checks:
+      description: Number of checks.
+      type: int
+      sample: 24
+    passed:
+      description: Number of checks that passed.
+      type: int
+      sample: 24
+    failed:
+      description: Number of checks that failed.
+      type: int
+      sample: 0
+    failed_checks:
+      description: Names of the failed checks.
+      type: list
+      elements: str
+      sample: []
+    by_kind:
+      description: Passed and failed counts per kind of check.
+      type: dict
+      sample: {reachability: {passed: 10, failed: 0}}
+checks:
+  description: Every check with name, kind, expected, observed, verdict, reason and labels.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{name: reach web->db tcp/5432, kind: reachability, expected: allow, observed: connected, verdict: pass,
+            reason: '', labels: {src: web, dst: db, path: l3, proto: tcp, port: 5432, source: declared}}]
+files:
+  description: Paths of the files written, by format; the paths they would have in check mode.
+  returned: always
+  type: dict
+  sample: {json: /srv/reports/demo-1/report.json, junit: /srv/reports/demo-1/junit.xml, html: /srv/reports/demo-1/report.html}
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.report import OPTIONAL_KINDS
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.report_files import write_report
+
+CHECK_CHOICES = ('reachability',) + OPTIONAL_KINDS
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            'run': {'type': 'dict', 'required': True},
+            'plan': {'type': 'dict', 'required': True},
+            'probes': {'type': 'list', 'elements': 'dict', 'default': []},
+            'throughput': {'type': 'list', 'elements': 'dict', 'default': []},
+            'floating_ips': {'type': 'list', 'elements': 'dict', 'default': []},
+            'security_group_changes': {'type': 'list', 'elements': 'dict', 'default': []},
+            'sla': {'type': 'list', 'elements': 'dict', 'default': []},
+            'checks': {'type': 'list', 'elements': 'str', 'choices': list(CHECK_CHOICES), 'default': list(CHECK_CHOICES)},
+            'loss_band': {'type': 'list', 'elements': 'float', 'default': [2, 5]},
+            'dest': {'type': 'path', 'required': True},
+            'formats': {'type': 'list', 'elements': 'str', 'choices': ['json', 'junit', 'html'],
+                        'default': ['json', 'junit', 'html']},
+            'fail_on_failed_checks': {'type': 'bool', 'default': False},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        report, files = write_report(module.params, write=not module.check_mode)
+    except CloudError as exc:
+        module.fail_json(msg=str(exc))
+    result = {'changed': not module.check_mode, 'summary': report['summary'], 'checks': report['checks'],
+              'files': files}
+    if module.params['fail_on_failed_checks'] and report['summary']['failed']:
+        module.fail_json(msg='%d of %d checks failed: %s' % (
+            report['summary']['failed'], report['summary']['checks'], ', '.join(report['summary']['failed_checks'])),
+            **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

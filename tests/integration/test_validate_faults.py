@@ -1,0 +1,142 @@
+"""The validate role against known faults on the lab: each fault fails exactly the checks it
+affects and passes every other; the healthy lab passes all of them.
+
+One provisioned default topology serves every test; each fault is injected behind the
+collection's back (kernel or API), validated, and undone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
+
+from lab_helpers import LAB, lab_namespaces, purge_lab
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
+SCHEMA = json.loads((ROOT / 'roles/validate/files/report.schema.json').read_text())
+RUN_ID = 'pytest-faults'
+# Short measurements: the checks are the point here, not the numbers.
+QUICK = ['-e', 'validate_throughput_duration=1', '-e', 'validate_probe_count=3', '-e', 'validate_change_timeout=5']
+
+L3_PAIRS = ['web->db', 'cache->db', 'db->web', 'db->cache']
+
+
+def playbook(name, clouds_file, *extra):
+    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR='1')
+    return subprocess.run([PLAYBOOK, str(ROOT / 'playbooks' / name), '-e', 'cloud=%s' % LAB, '-e', 'run_id=%s' % RUN_ID]
+                          + list(extra), capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def sh(*argv):
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope='module')
+def lab(clouds_file, tmp_path_factory):
+    purge_lab(LAB)
+    proc = playbook('provision.yml', clouds_file, '-e', 'report_dir=%s' % tmp_path_factory.mktemp('manifest'))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    yield clouds_file
+    proc = playbook('teardown.yml', clouds_file)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert lab_namespaces('cloudops-%s-' % LAB) == []
+
+
+def servers():
+    return {s.name: s for s in LocalProvider(LAB, {'provider': 'local'}).list('server')}
+
+
+def netns(name):
+    return servers()[name].connection['netns']
+
+
+def router_netns():
+    [name] = lab_namespaces('cloudops-%s-router-' % LAB)
+    return name
+
+
+def interface_with(ns, address):
+    for line in sh('ip', '-n', ns, '-o', '-4', 'addr').splitlines():
+        if ' %s/' % address in line:
+            return line.split()[1]
+    raise AssertionError('no interface with %s in %s' % (address, ns))
+
+
+def validate(clouds_file, tmp_path):
+    proc = playbook('validate.yml', clouds_file, '-e', 'report_dir=%s' % tmp_path, *QUICK)
+    path = tmp_path / 'report.json'
+    assert path.exists(), proc.stdout[-4000:] + proc.stderr[-2000:]
+    report = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    failed = sorted(c['name'] for c in report['checks'] if c['verdict'] == 'fail')
+    assert (proc.returncode == 0) == (not failed), proc.stdout[-3000:]
+    return report, failed
+
+
+def test_the_healthy_lab_passes_every_check(lab, tmp_path):
+    report, failed = validate(lab, tmp_path)
+    assert failed == [], [c for c in report['checks'] if c['verdict'] == 'fail']
+    kinds = {c['kind'] for c in report['checks']}
+    assert kinds == {'reachability', 'path_mtu', 'throughput', 'floating_ip', 'security_group', 'sla'}
+    assert (tmp_path / 'junit.xml').exists() and (tmp_path / 'report.html').exists()
+    assert report['summary']['checks'] > 30
+
+
+def test_a_missing_security_group_rule_fails_its_flow_only(lab, run, tmp_path):
+    # The cloud lost the 5432 rule; the role's security group check restores the declared rules.
+    assert run('security_group', name='db', rules=[{'protocol': 'icmp'}])['changed']
+    _report, failed = validate(lab, tmp_path)
+    assert failed == ['reach web->db tcp/5432']
+
+
+def test_an_extra_deny_fails_the_flows_it_drops(lab, tmp_path):
+    ns = netns('web')
+    cache = servers()['cache'].private_ip
+    sh('ip', 'netns', 'exec', ns, 'nft', 'add table inet fault; add chain inet fault input '
+       '{ type filter hook input priority -10; } ; add rule inet fault input ip saddr %s icmp type echo-request drop' % cache)
+    try:
+        _report, failed = validate(lab, tmp_path)
+    finally:
+        sh('ip', 'netns', 'exec', ns, 'nft', 'delete table inet fault')
+    assert failed == ['pmtu cache->web', 'reach cache->web icmp']
+
+
+def test_an_mtu_mismatch_on_one_link_fails_the_paths_through_it(lab, tmp_path):
+    ns = netns('cache')
+    sh('ip', '-n', ns, 'link', 'set', 'dev', 'eth0', 'mtu', '1300')
+    try:
+        _report, failed = validate(lab, tmp_path)
+    finally:
+        sh('ip', '-n', ns, 'link', 'set', 'dev', 'eth0', 'mtu', '1500')
+    assert failed == ['pmtu cache->db', 'pmtu cache->web', 'pmtu db->cache', 'pmtu web->cache']
+
+
+def test_a_router_interface_down_fails_everything_across_it(lab, tmp_path):
+    router = router_netns()
+    port = interface_with(router, '10.10.2.1')
+    sh('ip', '-n', router, 'link', 'set', 'dev', port, 'down')
+    try:
+        _report, failed = validate(lab, tmp_path)
+    finally:
+        sh('ip', '-n', router, 'link', 'set', 'dev', port, 'up')
+    expected = ['reach %s icmp' % p for p in L3_PAIRS] + ['pmtu %s' % p for p in L3_PAIRS] + [
+        'reach web->db tcp/5432', 'reach db->web tcp/80', 'throughput l3 tcp', 'throughput l3 udp',
+        'sla rtt_ms p99 l3', 'sla tcp_connect_ms p90 l3', 'sla tcp_gbps avg l3', 'sg db rule added']
+    assert failed == sorted(expected)
+
+
+def test_a_floating_ip_removed_behind_the_collections_back(lab, tmp_path):
+    router = router_netns()
+    sh('ip', 'netns', 'exec', router, 'nft', 'flush chain ip cloudops_nat prerouting')
+    _report, failed = validate(lab, tmp_path)  # reattaching the floating IP rewrites the NAT rules
+    assert failed == ['fip web reachable', 'throughput north-south tcp', 'throughput north-south udp']

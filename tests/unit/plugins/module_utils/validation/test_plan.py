@@ -1,0 +1,164 @@
+"""The validation plan: flows, expected verdicts from declared security groups, path classes, MTUs."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.plan import validation_plan
+
+TOPOLOGY = {
+    'networks': [{'name': 'front', 'cidr': '10.10.1.0/24'}, {'name': 'back', 'cidr': '10.10.2.0/24', 'mtu': 1400}],
+    'routers': [{'name': 'edge', 'interfaces': ['front', 'back'], 'external': True}],
+    'security_groups': [{'name': 'db', 'rules': [{'proto': 'tcp', 'port': 5432, 'remote': 'front'}, {'proto': 'icmp'}]}],
+    'servers': [
+        {'name': 'web', 'network': 'front', 'count': 2, 'floating_ip': True},
+        {'name': 'db', 'network': 'back', 'security_groups': ['db']},
+    ],
+    'expect': [
+        {'from': 'web', 'to': 'db', 'proto': 'tcp', 'port': 5432, 'verdict': 'allow'},
+        {'from': 'web', 'to': 'db', 'proto': 'tcp', 'port': 22, 'verdict': 'deny'},
+    ],
+}
+
+
+def server(name, network, address, public=None):
+    return {'name': name, 'networks': [{'network': network, 'address': address}], 'private_ip': address,
+            'public_ip': public}
+
+
+SERVERS = [server('web-1', 'front', '10.10.1.2', '198.18.0.2'), server('web-2', 'front', '10.10.1.3', '198.18.0.3'),
+           server('db', 'back', '10.10.2.2')]
+
+
+def plan(topology=None, servers=None, outside='198.18.0.1'):
+    return validation_plan(topology or TOPOLOGY, SERVERS if servers is None else servers, outside)
+
+
+def by_id(flows):
+    return {f['id']: f for f in flows}
+
+
+def test_declared_flows_expand_over_count_groups_and_come_first():
+    flows = plan()['flows']
+    assert [f['id'] for f in flows[:4]] == ['web-1->db tcp/5432', 'web-2->db tcp/5432', 'web-1->db tcp/22', 'web-2->db tcp/22']
+    assert flows[0]['expected'] == 'allow' and flows[2]['expected'] == 'deny'
+    assert flows[0]['source'] == 'declared' and flows[0]['address'] == '10.10.2.2'
+
+
+def test_mesh_covers_every_ordered_pair_with_verdicts_from_the_declared_groups():
+    flows = by_id(plan()['flows'])
+    mesh = [f for f in flows.values() if f['source'] == 'mesh']
+    assert len(mesh) == 6
+    assert flows['web-1->db icmp']['expected'] == 'allow'      # db admits icmp from anywhere
+    assert flows['db->web-1 icmp']['expected'] == 'allow'      # web has no group: open
+    assert flows['web-1->web-2 icmp']['path'] == 'l2' and flows['web-1->db icmp']['path'] == 'l3'
+
+
+def test_a_group_without_the_rule_denies_in_the_mesh():
+    topology = dict(TOPOLOGY, security_groups=[{'name': 'db', 'rules': [{'proto': 'tcp', 'port': 5432}]}])
+    assert by_id(plan(topology)['flows'])['web-1->db icmp']['expected'] == 'deny'
+    assert by_id(plan(topology)['flows'])['web-1->db icmp']['mtu'] is None
+
+
+def test_remote_group_and_cidr_rules_match_the_source():
+    topology = dict(TOPOLOGY, security_groups=[
+        {'name': 'db', 'rules': [{'proto': 'icmp', 'remote': 'app'}]},
+        {'name': 'app', 'rules': [{'proto': 'icmp', 'remote': '10.10.1.3/32'}]},
+    ], servers=[
+        {'name': 'web', 'network': 'front', 'count': 2, 'security_groups': ['app']},
+        {'name': 'db', 'network': 'back', 'security_groups': ['db']},
+    ], expect=[])
+    flows = by_id(plan(topology)['flows'])
+    assert flows['web-1->db icmp']['expected'] == 'allow'
+    assert flows['db->web-1 icmp']['expected'] == 'deny'
+    assert flows['web-1->web-2 icmp']['expected'] == 'deny'    # app admits only 10.10.1.3, which is web-2
+    assert flows['web-2->web-1 icmp']['expected'] == 'allow'
+
+
+def test_egress_rules_restrict_the_source():
+    topology = dict(TOPOLOGY, security_groups=[{'name': 'db', 'rules': [
+        {'proto': 'icmp'}, {'proto': 'tcp', 'port': 443, 'direction': 'egress'}]}], expect=[])
+    flows = by_id(plan(topology)['flows'])
+    assert flows['db->web-1 icmp']['expected'] == 'deny'
+    assert flows['web-1->db icmp']['expected'] == 'allow'
+
+
+def test_expected_path_mtu_is_the_smallest_declared_on_the_path():
+    flows = by_id(plan()['flows'])
+    assert flows['web-1->web-2 icmp']['mtu'] == 1500
+    assert flows['web-1->db icmp']['mtu'] == 1400
+    assert flows['db->web-1 icmp']['mtu'] == 1400
+    assert plan()['mtu_max'] == 1500
+
+
+def test_probes_group_targets_by_source():
+    probes = {p['src']: p['targets'] for p in plan()['probes']}
+    assert sorted(probes) == ['db', 'web-1', 'web-2']
+    assert {'name': 'web-1->db tcp/5432', 'address': '10.10.2.2', 'proto': 'tcp', 'port': 5432} in probes['web-1']
+
+
+def test_listeners_cover_allowed_and_denied_ports_and_the_probe_port():
+    listeners = plan()['listeners']
+    assert listeners == [{'host': 'db', 'listen': [{'proto': 'tcp', 'port': 22}, {'proto': 'tcp', 'port': 5432},
+                                                   {'proto': 'tcp', 'port': 5999}]},
+                         {'host': 'web-1', 'listen': [{'proto': 'tcp', 'port': 5999}]},
+                         {'host': 'web-2', 'listen': [{'proto': 'tcp', 'port': 5999}]}]
+
+
+def test_throughput_pairs_only_where_the_groups_let_iperf3_through():
+    pairs = plan()['throughput']
+    assert [(p['path'], p['src'], p['dst'], p['proto']) for p in pairs] == [
+        ('l2', 'web-1', 'web-2', 'tcp'), ('l2', 'web-1', 'web-2', 'udp'), ('l3', 'db', 'web-1', 'tcp'),
+        ('l3', 'db', 'web-1', 'udp'), ('north-south', 'outside', 'web-1', 'tcp'), ('north-south', 'outside', 'web-1', 'udp')]
+    assert pairs[4]['address'] == '198.18.0.2'
+
+
+def test_floating_ips_from_outside():
+    assert plan()['floating_ips'] == [
+        {'server': 'web-1', 'address': '198.18.0.2', 'proto': 'tcp', 'port': 5999, 'id': 'outside->web-1 tcp/5999',
+         'expected': 'allow'},
+        {'server': 'web-2', 'address': '198.18.0.3', 'proto': 'tcp', 'port': 5999, 'id': 'outside->web-2 tcp/5999',
+         'expected': 'allow'}]
+    assert plan(outside=None)['floating_ips'] == []
+
+
+def test_a_floating_ip_behind_a_group_without_the_probe_port_is_pinged():
+    topology = dict(TOPOLOGY, servers=[{'name': 'web', 'network': 'front', 'floating_ip': True, 'security_groups': ['db']}],
+                    expect=[])
+    [fip] = plan(topology, [server('web', 'front', '10.10.1.2', '198.18.0.2')])['floating_ips']
+    assert (fip['proto'], fip['port'], fip['expected']) == ('icmp', None, 'allow')
+
+
+def test_security_group_change_opens_a_port_the_group_denies():
+    assert plan()['security_group_changes'] == [{
+        'group': 'db', 'src': 'web-1', 'dst': 'db', 'address': '10.10.2.2', 'port': 5999,
+        'rule': {'protocol': 'tcp', 'port': '5999', 'remote_cidr': '10.10.1.2/32'}}]
+
+
+def test_unprovisioned_servers_are_left_out():
+    flows = plan(servers=SERVERS[:1])['flows']
+    assert flows == []
+
+
+def test_outside_as_a_declared_source():
+    topology = dict(TOPOLOGY, expect=[{'from': 'outside', 'to': 'web', 'proto': 'tcp', 'port': 80, 'verdict': 'allow'}])
+    flows = by_id(plan(topology)['flows'])
+    assert flows['outside->web-1 tcp/80']['address'] == '198.18.0.2'
+    assert flows['outside->web-1 tcp/80']['path'] == 'north-south'
+
+
+@pytest.mark.parametrize('entry, message', [
+    ({'from': 'web', 'to': 'nowhere'}, "expect[0].to: 'nowhere' is neither a server nor a server group"),
+    ({'from': 'web', 'to': 'db', 'proto': 'sctp'}, "expect[0].proto: 'sctp' is not one of icmp, tcp, udp"),
+    ({'from': 'web', 'to': 'db', 'proto': 'tcp'}, 'expect[0].port: tcp needs a port in 1-65535, got None'),
+    ({'from': 'web', 'to': 'db', 'port': 22}, 'expect[0].port: icmp takes no port'),
+    ({'from': 'web', 'to': 'db', 'verdict': 'maybe'}, "expect[0].verdict: 'maybe' is not one of allow, deny"),
+    ({'from': 'web', 'to': 'db', 'colour': 'red'}, 'expect[0].colour: not an expectation key'),
+    ({'from': 'web', 'to': 'outside'}, 'expect[0].to: the outside vantage can only be a source'),
+])
+def test_bad_expectations_name_the_field(entry, message):
+    with pytest.raises(CloudError, match=re.escape(message)):
+        plan(dict(TOPOLOGY, expect=[entry]))

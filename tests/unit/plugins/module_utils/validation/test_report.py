@@ -1,0 +1,122 @@
+"""Report building: observed outcomes against expected verdicts, and what a fault fails."""
+
+from __future__ import annotations
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.plan import validation_plan
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.report import build_report, observation
+
+TOPOLOGY = {
+    'run_id': 'r1',
+    'networks': [{'name': 'front', 'cidr': '10.10.1.0/24'}, {'name': 'back', 'cidr': '10.10.2.0/24', 'mtu': 1400}],
+    'security_groups': [{'name': 'db', 'rules': [{'proto': 'tcp', 'port': 5432, 'remote': 'front'}, {'proto': 'icmp'}]}],
+    'servers': [{'name': 'web', 'network': 'front', 'floating_ip': True}, {'name': 'db', 'network': 'back', 'security_groups': ['db']}],
+    'expect': [{'from': 'web', 'to': 'db', 'proto': 'tcp', 'port': 5432, 'verdict': 'allow'},
+               {'from': 'web', 'to': 'db', 'proto': 'tcp', 'port': 22, 'verdict': 'deny'}],
+}
+SERVERS = [{'name': 'web', 'networks': [{'network': 'front', 'address': '10.10.1.2'}], 'private_ip': '10.10.1.2',
+            'public_ip': '198.18.0.2'},
+           {'name': 'db', 'networks': [{'network': 'back', 'address': '10.10.2.2'}], 'private_ip': '10.10.2.2'}]
+PLAN = validation_plan(TOPOLOGY, SERVERS, '198.18.0.1')
+RUN = {'id': 'r1', 'cloud': 'lab'}
+PROBED = ('path_mtu',)
+
+
+def healthy_probes(overrides=None):
+    """What a healthy network answers; ``overrides`` maps a flow id to a different outcome."""
+    runs = []
+    for probe in PLAN['probes']:
+        results = []
+        for target in probe['targets']:
+            flow = next(f for f in PLAN['flows'] if f['id'] == target['name'])
+            outcome = 'connected' if flow['expected'] == 'allow' else 'timeout'
+            outcome = (overrides or {}).get(target['name'], outcome)
+            results.append({'name': target['name'], 'outcome': outcome, 'rtt_ms': [0.04, 0.05] if outcome == 'connected' else [],
+                            'path_mtu': flow['mtu'] if outcome == 'connected' else None, 'detail': ''})
+        runs.append({'item': probe, 'results': results, 'changed': False})
+    return runs
+
+
+def names(report, verdict):
+    return sorted(c['name'] for c in report['checks'] if c['verdict'] == verdict)
+
+
+def test_a_healthy_network_passes_every_check():
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=healthy_probes(), sla=[{'metric': 'rtt_ms', 'stat': 'p99', 'max': 1}])
+    assert names(report, 'fail') == []
+    assert report['summary']['verdict'] == 'pass'
+    assert 'reach web->db tcp/22' in names(report, 'pass') and 'pmtu web->db' in names(report, 'pass')
+    assert report['summary']['by_kind']['sla'] == {'passed': 1, 'failed': 0}
+
+
+def test_a_denied_port_that_connects_fails_only_its_check():
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=healthy_probes({'web->db tcp/22': 'connected'}))
+    assert names(report, 'fail') == ['reach web->db tcp/22']
+    failed = next(c for c in report['checks'] if c['verdict'] == 'fail')
+    assert failed['reason'] == 'expected deny, got connected' and failed['observed'] == 'connected'
+
+
+def test_a_wrong_path_mtu_fails_the_pmtu_check():
+    runs = healthy_probes()
+    for run in runs:
+        for result in run['results']:
+            if result['name'] == 'db->web icmp':
+                result['path_mtu'] = 1300
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=runs)
+    assert names(report, 'fail') == ['pmtu db->web']
+    assert 'path MTU is 1300, the topology declares 1400' in report['checks'][[c['name'] for c in report['checks']].index('pmtu db->web')]['reason']
+
+
+def test_a_source_that_could_not_probe_fails_its_flows_with_the_reason():
+    runs = healthy_probes()
+    runs[0] = {'item': runs[0]['item'], 'unreachable': True, 'msg': 'VM db is stopped\nmore'}
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=runs)
+    assert names(report, 'fail') == ['pmtu db->web', 'reach db->web icmp']
+    assert all(c['reason'] == 'not probed: VM db is stopped' for c in report['checks'] if c['verdict'] == 'fail')
+
+
+def test_samples_and_stats_per_pair():
+    report = build_report(RUN, PLAN, probes=healthy_probes())
+    rtt = [s for s in report['stats'] if s['metric'] == 'rtt_ms' and s['labels']['src'] == 'web']
+    assert rtt and rtt[0]['count'] == 2 and rtt[0]['p50'] == 0.045
+    assert any(s['metric'] == 'tcp_connect_ms' for s in report['samples'])
+
+
+def test_floating_ip_phases_and_throughput():
+    fips = [{'server': 'web', 'phase': 'reachable', 'outcome': 'timeout'},
+            {'server': 'web', 'phase': 'detached', 'outcome': 'timeout'},
+            {'server': 'web', 'phase': 'reattached', 'outcome': 'connected'}]
+    throughput = [{'item': dict(PLAN['throughput'][0]), 'gbps': 15.2, 'changed': False},
+                  {'item': dict(PLAN['throughput'][1]), 'gbps': 0.9, 'loss_pct': 3.1, 'changed': False},
+                  {'item': dict(PLAN['throughput'][2]), 'failed': True, 'msg': 'unable to connect to server'}]
+    report = build_report(RUN, PLAN, probes=healthy_probes(), floating_ips=fips, throughput=throughput)
+    failed = names(report, 'fail')
+    assert 'fip web reachable' in failed and 'fip web detached' not in failed and 'fip web reattached' not in failed
+    kinds = {c['name']: c for c in report['checks'] if c['kind'] == 'throughput'}
+    path = PLAN['throughput'][0]['path']
+    assert kinds['throughput %s tcp' % path]['verdict'] == 'pass' and kinds['throughput %s udp' % path]['verdict'] == 'pass'
+    assert [s['metric'] for s in report['samples'] if s['labels'].get('tool') == 'iperf3'] == ['tcp_gbps', 'udp_gbps', 'udp_loss_pct']
+
+
+def test_security_group_change_records_the_apply_time():
+    changes = [{'group': 'db', 'phase': 'added', 'outcome': 'connected', 'seconds': 0.004},
+               {'group': 'db', 'phase': 'removed', 'outcome': 'connected', 'seconds': None}]
+    report = build_report(RUN, PLAN, kinds=('security_group',), probes=healthy_probes(), security_group_changes=changes)
+    assert names(report, 'fail') == ['sg db rule removed']
+    assert [s['value'] for s in report['samples'] if s['metric'] == 'sg_apply_s'] == [0.004]
+
+
+def test_checks_a_run_did_not_make_are_not_judged_but_unrun_ones_it_did_fail():
+    sla = [{'metric': 'tcp_gbps', 'min': 1}, {'metric': 'rtt_ms', 'max': 1}]
+    report = build_report(RUN, PLAN, kinds=(), probes=healthy_probes(), sla=sla)
+    assert {c['kind'] for c in report['checks']} == {'reachability', 'sla'}
+    assert [c['name'] for c in report['checks'] if c['kind'] == 'sla'] == ['sla rtt_ms avg any']
+    report = build_report(RUN, PLAN, probes=healthy_probes())
+    assert 'fip web reachable' in names(report, 'fail') and 'sg db rule added' in names(report, 'fail')
+    assert next(c for c in report['checks'] if c['name'] == 'fip web reachable')['reason'] == 'not probed'
+
+
+def test_observation_of_a_registered_probe():
+    assert observation({'results': [{'outcome': 'connected', 'detail': '', 'seconds': 0.1}]}, {'phase': 'x'}) == \
+        {'phase': 'x', 'outcome': 'connected', 'detail': '', 'seconds': 0.1}
+    assert observation({'unreachable': True, 'msg': 'gone'}, {'phase': 'x'})['detail'] == 'gone'
+    assert observation({'failed': False, 'msg': 'bad target'}, {})['detail'] == 'bad target'
