@@ -15,5 +15,11 @@ def connect(cloud=None, clouds_file=None, timeout=180, wait=True, api_retries=3)
     if family == 'local':
         from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
         return LocalProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+    if family == 'libcloud':
+        if settings.get('driver') == 'ec2':
+            from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.ec2 import Ec2Provider
+            return Ec2Provider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+        from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.provider import LibcloudProvider
+        return LibcloudProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
     raise CloudError('cloud: %r uses the %s provider, which this release of the collection does '
                      'not include yet' % (name, family))

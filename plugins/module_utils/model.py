@@ -28,6 +28,7 @@ class Network(Record):
     external: bool = False
     subnets: list = field(default_factory=list)
     labels: dict = field(default_factory=dict)
+    cidr: str = None
 
 
 @dataclass
@@ -58,6 +59,7 @@ class SecurityGroup(Record):
     description: str = ''
     rules: list = field(default_factory=list)
     labels: dict = field(default_factory=dict)
+    network: str = None
 
 
 @dataclass
@@ -90,6 +92,7 @@ class Server(Record):
     status: str
     image: str
     size: str
+    image_id: str = None
     networks: list = field(default_factory=list)
     addresses: dict = field(default_factory=dict)
     private_ip: str = None

@@ -127,8 +127,8 @@ class ServerRequest:
             steps.append(('delete', 'server', record, None))
         provider.check_many(steps)
         if not self.check_mode:
-            for _op, kind, record, _arg in steps:
-                provider.delete(kind, record)
+            for kind in ('floating_ip', 'server'):
+                provider.delete_many(kind, [record for _op, step_kind, record, _arg in steps if step_kind == kind])
         before = {record['name']: record for record in existing}
         return self._result(bool(steps), before, {}, [])
 
@@ -142,7 +142,7 @@ class ServerRequest:
             record = current[name]
             if record is not None:
                 check_networks(record, self.desired['networks'])
-                changes = plan_update('server', record, {key: self.desired[key] for key in COMPARED})
+                changes = plan_update('server', record, self._comparable(provider, record))
                 if changes:
                     updates[name] = changes
                     steps.append(('update', 'server', record, changes))
@@ -177,6 +177,15 @@ class ServerRequest:
             records = {name: fresh.get(records[name]['id'], records[name]) for name in self.names}
         after = [records[name] for name in self.names]
         return self._result(changed, before, {s['name']: s for s in after}, after)
+
+    def _comparable(self, provider, record):
+        """The compared fields as the record states them: an image given by id is the record's image."""
+        wanted = {key: self.desired[key] for key in COMPARED}
+        if wanted['image'] is not None and wanted['image'] == record.get('image_id'):
+            wanted['image'] = record['image']
+        if record.get('key_name') is None and not provider.reports_key_name:
+            wanted['key_name'] = None  # the cloud does not say which key a server has
+        return wanted
 
     def _power_action(self, record):
         """The start/stop/reboot a server needs; a new server boots as it is created."""

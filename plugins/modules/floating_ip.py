@@ -35,9 +35,11 @@ options:
     type: str
   network:
     description:
-      - Name of the external network to allocate the floating IP on. The local lab's is V(external).
+      - Name of the external network to allocate the floating IP on. The local lab's is V(external);
+        EC2's is V(internet).
+      - When omitted, a new floating IP is allocated on the cloud's external network, and an existing
+        one is left on its own.
     type: str
-    default: external
   labels:
     description:
       - Labels (tags, metadata) to set on the floating IP. Labels not named here are left alone.
@@ -134,7 +136,7 @@ def main():
         argument_spec=cloud_argument_spec(
             address={'type': 'str'},
             server={'type': 'str'},
-            network={'type': 'str', 'default': 'external'},
+            network={'type': 'str'},
             labels={'type': 'dict'},
             state={'type': 'str', 'default': 'present', 'choices': list(STATES)},
         ),

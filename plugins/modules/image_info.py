@@ -72,7 +72,7 @@ def main():
     )
     name = module.params['name']
     run_module(module, lambda provider: {'changed': False, 'images': [
-        image.to_dict() for image in provider.images() if name is None or image.name == name]})
+        image.to_dict() for image in provider.images(name=name)]})
 
 
 if __name__ == '__main__':

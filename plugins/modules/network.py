@@ -11,8 +11,12 @@ short_description: Create, update or delete a network on any configured cloud
 description:
   - Ensures a network exists with the given MTU and labels, or does not exist.
   - On the local lab a network is a Linux bridge inside the lab's fabric namespace.
+  - On EC2 (libcloud provider, driver ec2) a network is a VPC, named by its C(Name) tag, with the
+    other labels as tags. The name V(internet) (or V(external)) stands for the internet, which EC2
+    reaches through a router's internet gateway; it cannot be created or deleted.
   - Deleting a network also deletes its subnets, and is refused while a server or router
-    still has an address on it.
+    still has an address on it. On EC2 it is also refused while a router (route table) or
+    security group of the VPC exists.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 options:
@@ -29,7 +33,14 @@ options:
     description:
       - MTU of the network, 576 to 9000. New networks default to 1500.
       - Changing it on an existing network changes every interface attached to it.
+      - On EC2 the MTU inside a VPC is fixed at 9001; any other value is refused.
     type: int
+  cidr:
+    description:
+      - Address range of the network, such as V(10.10.0.0/16). It cannot be changed once the network exists.
+      - On EC2 it is the VPC's CIDR block, a /16 to /28, and defaults to V(10.0.0.0/16).
+      - On the local lab it is optional; when given, every subnet of the network must lie inside it.
+    type: str
   labels:
     description:
       - Labels (tags, metadata) to set on the network. Labels not named here are left alone.
@@ -47,6 +58,12 @@ EXAMPLES = r'''
     mtu: 1400
     labels:
       run-id: demo-1
+
+- name: A VPC on EC2 with its own address range
+  cloudops.multicloud.network:
+    cloud: aws-east
+    name: back
+    cidr: 10.20.0.0/16
 
 - name: Remove it
   cloudops.multicloud.network:
@@ -77,6 +94,10 @@ network:
       description: MTU of the network.
       type: int
       sample: 1400
+    cidr:
+      description: Address range of the network; null on the local lab when none was given.
+      type: str
+      sample: 10.10.0.0/16
     external:
       description: Whether the network is an external (floating IP) network.
       type: bool
@@ -103,12 +124,13 @@ def main():
     module = AnsibleModule(
         argument_spec=named_argument_spec(
             mtu={'type': 'int'},
+            cidr={'type': 'str'},
         ),
         supports_check_mode=True,
     )
     params = module.params
     run_module(module, lambda provider: ensure(
-        provider, module, 'network', {'mtu': params['mtu'], 'labels': params['labels']}))
+        provider, module, 'network', {key: params[key] for key in ('mtu', 'cidr', 'labels')}))
 
 
 if __name__ == '__main__':

@@ -17,6 +17,11 @@ description:
   - Deleting a group is refused while a server uses it, or while another group's rules name it
     as their O(rules[].remote_group).
   - On the local lab the rules become an nftables table inside each member server's namespace.
+  - On EC2 a security group belongs to one VPC (see O(network)). A group without egress rules
+    keeps EC2's own allow-all egress rule, which its rules do not show; giving it egress rules
+    replaces that rule. A server's egress on EC2 is what any of its groups allows, so a group
+    without egress rules lets its servers send anywhere even if another of their groups has
+    egress rules. EC2 cannot change a group's description in place.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 options:
@@ -66,6 +71,15 @@ options:
         type: str
         choices: [ingress, egress]
         default: ingress
+  network:
+    description:
+      - The network (VPC) the group belongs to, on clouds where groups are per network; ignored on the lab.
+      - On EC2, when omitted, a new group goes in the VPC of its rules' O(rules[].remote_group) groups,
+        else in the one network (VPC with a C(Name) tag) there is, counting only the networks with
+        the group's C(run-id) label when it has one and they exist, else in the default VPC when
+        no network exists. Any other case fails and asks for O(network).
+      - A group cannot move to another network; asking for one fails and leaves it as it is.
+    type: str
   purge_rules:
     description:
       - With V(true), O(rules) is the exact set and other rules are removed.
@@ -100,6 +114,14 @@ EXAMPLES = r'''
     name: db
     rules:
       - {protocol: tcp, port: '5432', remote_group: web}
+
+- name: On EC2, a group in the VPC of the network front
+  cloudops.multicloud.security_group:
+    cloud: aws-east
+    name: web
+    network: front
+    rules:
+      - {protocol: tcp, port: '443'}
 
 - name: Open a range for a while, keeping the other rules
   cloudops.multicloud.security_group:
@@ -147,6 +169,10 @@ security_group:
       description: Labels of the group.
       type: dict
       sample: {run-id: demo-1}
+    network:
+      description: The network (VPC) of the group where groups are per network; null on the lab.
+      type: str
+      sample: front
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -169,12 +195,24 @@ def main():
                 'direction': {'type': 'str', 'default': 'ingress', 'choices': ['ingress', 'egress']},
             }},
             purge_rules={'type': 'bool', 'default': True},
+            network={'type': 'str'},
         ),
         supports_check_mode=True,
     )
     params = module.params
-    run_module(module, lambda provider: ensure(provider, module, 'security_group', desired_security_group(
-        params['description'], params['rules'], params['purge_rules'], params['labels'])))
+
+    def ensure_group(provider):
+        desired = desired_security_group(params['description'], params['rules'], params['purge_rules'],
+                                         params['labels'])
+
+        def with_network(current):
+            fields = desired(current)
+            # Only where groups are per network does the group's record name one to compare with.
+            if params['network'] and (current is None or current.get('network') is not None):
+                fields['network'] = params['network']
+            return fields
+        return ensure(provider, module, 'security_group', with_network)
+    run_module(module, ensure_group)
 
 
 if __name__ == '__main__':

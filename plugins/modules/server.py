@@ -158,6 +158,10 @@ servers:
       description: Name of the server's image.
       type: str
       sample: lab-host
+    image_id:
+      description: Cloud identifier of the server's image (on EC2 the AMI id); O(image) may name either.
+      type: str
+      sample: ami-0123456789abcdef0
     size:
       description: Name of the server's size.
       type: str

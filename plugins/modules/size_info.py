@@ -81,7 +81,7 @@ def main():
     )
     name = module.params['name']
     run_module(module, lambda provider: {'changed': False, 'sizes': [
-        size.to_dict() for size in provider.sizes() if name is None or size.name == name]})
+        size.to_dict() for size in provider.sizes(name=name)]})
 
 
 if __name__ == '__main__':

@@ -14,6 +14,7 @@ def test_network_lifecycle(run, lab_clean):
 
     created = run('network', **args)
     assert created['changed'] and created['network']['status'] == 'ACTIVE'
+    assert created['network']['cidr'] is None
     assert run('network', **args)['changed'] is False
 
     bridge = 'br-' + created['network']['id'][:8]
@@ -46,6 +47,32 @@ def test_bad_mtu_changes_nothing(run, lab_clean):
     failed = run('network', name='tiny', mtu=100)
     assert failed['failed'] and failed['msg'] == "mtu: 100 is outside 576-9000"
     assert run('network', name='tiny', state='absent')['changed'] is False
+
+
+def test_network_cidr_holds_its_subnets(run, lab_clean):
+    created = run('network', name='ranged', cidr='10.60.0.0/16')
+    assert created['changed'] and created['network']['cidr'] == '10.60.0.0/16'
+    assert run('network', name='ranged', cidr='10.60.0.0/16')['changed'] is False
+    assert run('network', name='ranged')['changed'] is False
+    assert run('subnet', name='ranged-a', network='ranged', cidr='10.60.1.0/24')['changed']
+
+    for check in (True, False):
+        outside = run('subnet', name='ranged-b', network='ranged', cidr='10.61.1.0/24', check=check)
+        assert outside['failed']
+        assert outside['msg'] == "cidr: 10.61.1.0/24 is outside network 'ranged', whose range is 10.60.0.0/16"
+    assert run('subnet', name='ranged-b', state='absent')['changed'] is False
+
+    moved = run('network', name='ranged', cidr='10.70.0.0/16')
+    assert moved['failed'] and moved['msg'].startswith("cidr: network 'ranged' has cidr '10.60.0.0/16'")
+    assert '\n' not in moved['msg']
+    assert run('network', name='ranged')['network']['cidr'] == '10.60.0.0/16'
+
+
+def test_bad_cidr_changes_nothing(run, lab_clean):
+    failed = run('network', name='odd', cidr='10.0.0.1/16')
+    assert failed['failed'] and failed['msg'] == ("cidr: '10.0.0.1/16' is not a valid IPv4 network "
+                                                  "(10.0.0.1/16 has host bits set)")
+    assert run('network', name='odd', state='absent')['changed'] is False
 
 
 def namespace_links():

@@ -12,8 +12,15 @@ KINDS = ('network', 'subnet', 'router', 'security_group', 'keypair', 'server', '
 SERVER_ACTIONS = ('start', 'stop', 'reboot')
 
 
+def named(records, name):
+    """The records named ``name``, or all of them when it is None."""
+    return [record for record in records if name is None or record.name == name]
+
+
 class Provider:
     family = None
+    # Whether server records say which key pair a server was given; where not, it is not compared.
+    reports_key_name = True
 
     def __init__(self, cloud, settings, timeout=180, wait=True, api_retries=3):
         self.cloud = cloud
@@ -29,11 +36,18 @@ class Provider:
     def list(self, kind, name=None):
         raise self.unsupported('listing %s' % kind)
 
-    def images(self):
+    def images(self, name=None):
+        """Images, or only those named exactly ``name`` (a provider may filter on the API side)."""
         raise self.unsupported('listing images')
 
-    def sizes(self):
+    def sizes(self, name=None):
+        """Sizes, or only those named exactly ``name``."""
         raise self.unsupported('listing sizes')
+
+    def delete_many(self, kind, records):
+        """Bulk delete; providers override to batch."""
+        for record in records:
+            self.delete(kind, record)
 
     def describe(self):
         """cloud_info: what the cloud is and offers."""

@@ -23,7 +23,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.model import (
     FloatingIp, Keypair, Network, Router, SecurityGroup, Server, Subnet,
 )
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import Provider
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import Provider, named
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local import catalog, keys, nftables
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.kernel import (
     Kernel, check_privileges, namespace_inits,
@@ -75,11 +75,11 @@ class LocalProvider(Provider):
             records.append(Network(id=EXTERNAL, name=EXTERNAL, external=True, subnets=[]))
         return records
 
-    def images(self):
-        return list(catalog.IMAGES)
+    def images(self, name=None):
+        return named(catalog.IMAGES, name)
 
-    def sizes(self):
-        return list(catalog.SIZES)
+    def sizes(self, name=None):
+        return named(catalog.SIZES, name)
 
     def describe(self):
         data = self.store.read()
@@ -314,7 +314,7 @@ class LocalProvider(Provider):
         if kind == 'network':
             subnets = sorted(s['name'] for s in data['subnets'].values() if s['network_id'] == rec['id'])
             return Network(id=rec['id'], name=rec['name'], status=rec['status'], mtu=rec['mtu'],
-                           subnets=subnets, labels=labels)
+                           subnets=subnets, labels=labels, cidr=rec.get('cidr'))
         if kind == 'subnet':
             return Subnet(id=rec['id'], name=rec['name'], cidr=rec['cidr'], gateway_ip=rec['gateway_ip'],
                           network=self._name(data, 'networks', rec['network_id']), labels=labels)
@@ -357,7 +357,7 @@ class LocalProvider(Provider):
             addresses.setdefault(net, []).append(port['address'])
         fips = sorted(f['address'] for f in data['floating_ips'].values() if f['server_id'] == rec['id'])
         return Server(
-            id=rec['id'], name=rec['name'], status=status, image=rec['image'], size=rec['size'],
+            id=rec['id'], name=rec['name'], status=status, image=rec['image'], image_id=rec['image'], size=rec['size'],
             networks=networks, addresses=addresses,
             private_ip=rec['ports'][0]['address'] if rec['ports'] else None,
             public_ip=fips[0] if fips else None,
@@ -371,9 +371,10 @@ class LocalProvider(Provider):
         if name == EXTERNAL:
             raise CloudError('name: %r is the lab\'s built-in external network' % EXTERNAL)
         mtu = self._check_mtu(desired.get('mtu'))
+        cidr = addressing.parse_cidr(desired['cidr']) if desired.get('cidr') else None
         self._check_labels(desired.get('labels'))
         rec = {'id': new_id(self._taken_ids(data)), 'name': name, 'mtu': mtu, 'status': 'BUILD',
-               'labels': desired.get('labels') or {}, 'created': _now()}
+               'cidr': str(cidr) if cidr else None, 'labels': desired.get('labels') or {}, 'created': _now()}
         data['networks'][rec['id']] = rec
 
         def apply():
@@ -440,6 +441,8 @@ class LocalProvider(Provider):
         if network is None:
             raise CloudError('network: the external network\'s addresses are managed by the lab')
         cidr = addressing.parse_cidr(desired.get('cidr'))
+        if network.get('cidr') and not cidr.subnet_of(ipaddress.IPv4Network(network['cidr'])):
+            raise CloudError('cidr: %s is outside network %r, whose range is %s' % (cidr, network['name'], network['cidr']))
         others = {'subnet %r' % s['name']: s['cidr'] for s in data['subnets'].values()}
         others['the external network'] = str(self.external)
         addressing.check_no_overlap(cidr, others)
