@@ -32,7 +32,7 @@ PROVIDER_KEYS = {
     'openstack': {'provider', 'cloud', 'auth', 'auth_type', 'region_name', 'interface',
                   'identity_api_version', 'verify', 'cacert'},
     'libcloud': {'provider', 'driver', 'region', 'key', 'secret', 'host', 'port', 'secure',
-                 'extra'},
+                 'extra', 'image', 'size'},
 }
 
 

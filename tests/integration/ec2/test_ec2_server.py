@@ -215,7 +215,6 @@ def test_listing_follows_every_page(run, aws, ec2_clean):
 @pytest.mark.parametrize('args, message', [
     ({'image': 'ami-0123456789abcdef0'}, "image: 'ami-0123456789abcdef0' is not an AMI id or the exact name of an AMI"),
     ({'image': 'no-such-image'}, "image: 'no-such-image' is not an AMI id or the exact name of an AMI"),
-    ({'image': None}, 'image: EC2 has no default image'),
     ({'size': 't9.gigantic'}, "size: 't9.gigantic' is not an instance type of region us-east-1"),
     ({'networks': ['nowhere']}, "networks[0].name: network 'nowhere' does not exist"),
     ({'networks': ['internet']}, "networks[0].name: servers attach to VPCs, not to 'internet'"),
@@ -239,6 +238,20 @@ def test_bad_input_changes_nothing(run, aws, net, args, message):
         assert failed['msg'].startswith(message) and '\n' not in failed['msg'], failed['msg']
         assert 'Traceback' not in str(failed.get('exception', '')), failed['exception']
         assert instances(aws, states=('pending', 'running', 'stopping', 'stopped', 'terminated')) == []
+
+
+def test_image_and_size_default_to_the_clouds_file(run, aws, net, ec2_settings, tmp_path):
+    """A server task without an image takes the cloud's `image` setting; without one it is refused."""
+    bare = clouds_file_at(tmp_path, {k: v for k, v in ec2_settings.items() if k not in ('image', 'size')},
+                          ec2_settings['port'])
+    for check in (True, False):
+        failed = run('server', check=check, clouds_file=bare, name='bad', networks=['front'])
+        assert failed.get('failed') and failed['msg'].startswith('image: EC2 has no default image'), failed
+    assert instances(aws, states=('pending', 'running', 'stopping', 'stopped', 'terminated')) == []
+    created = run('server', name='defaulted', networks=['front'])
+    assert created['changed'] and created['server']['image_id'] == ec2_settings['image']
+    assert created['server']['size'] == ec2_settings['size']
+    assert run('server', name='defaulted', networks=['front'])['changed'] is False
 
 
 # ---------------------------------------------------------------------- faults on the wire

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """EC2 in depth: every kind of the collection mapped onto EC2 objects.
 
-network = VPC, subnet = subnet, router = internet gateway + route table, security_group =
+network = VPC, subnet = subnet, router = a route table per VPC of its interfaces (VPC peering
+connections between them, an internet gateway for an external gateway), security_group =
 security group, server = instance, floating_ip = elastic IP, keypair = key pair. Labels are
 tags; the name is the Name tag (key pairs and security groups have names of their own). One
 handler per kind does the work; this class only routes to them.

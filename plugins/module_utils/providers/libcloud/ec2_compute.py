@@ -114,9 +114,10 @@ class Resolver:
         self.p = p
 
     def image(self, image):
+        image = image or self.p.settings.get('image')
         if not image:
             raise CloudError('image: EC2 has no default image; give an AMI id or the exact name of an AMI '
-                             '(see image_info)')
+                             '(see image_info), or set image in the cloud\'s entry of the clouds file')
         if AMI_ID.match(image):
             found = describe_by(self.p, 'DescribeImages', 'imagesSet/item', 'image-id', [image])
         else:
@@ -131,7 +132,7 @@ class Resolver:
         return found[0]
 
     def size(self, size):
-        size = size or DEFAULT_SIZE
+        size = size or self.p.settings.get('size') or DEFAULT_SIZE
         try:
             found = self.p.api.describe('DescribeInstanceTypes', 'instanceTypeSet/item', list_params('InstanceType', [size]))
         except Ec2ApiError as exc:
@@ -818,7 +819,7 @@ def describe(p):
         'external_networks': [{'name': EXTERNAL}],
         'counts': {kind + 's': len(p.handlers[kind].list()) for kind in KINDS},
         'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True, 'bulk_create': True,
-                         'data_plane': False},
+                         'data_plane': False, 'network_mtu': False},
     }
 
 

@@ -18,7 +18,9 @@ Decisions where EC2 and the lab differ:
   not show (the collection's "egress allowed unless a group has egress rules"). Giving a group
   egress rules replaces that rule; an explicit allow-all egress rule carries a rule description
   so that it reads back as a rule of its own.
-- A router is a route table of one VPC: its interfaces must all be subnets of that VPC.
+- A router is a route table in each VPC of its interfaces; when they are in several VPCs, each pair of
+  those VPCs is joined by a peering connection (their ranges must not overlap) and each table routes to
+  the other VPCs' ranges through it, as an AWS operator joins VPCs.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ DEFAULT_VPC_CIDR = '10.0.0.0/16'
 ANYWHERE = '0.0.0.0/0'
 # Which of the internet's names a router was given, so that it reads back as it was asked for.
 EXTERNAL_TAG = 'cloudops.multicloud/external-network'
-RESERVED_TAGS = ('Name', EXTERNAL_TAG)
+# On a router's other route tables and its peering connections: the router's id (its first table's id).
+ROUTER_TAG = 'cloudops.multicloud/router'
+RESERVED_TAGS = ('Name', EXTERNAL_TAG, ROUTER_TAG)
+LIVE_PEERINGS = ('initiating-request', 'pending-acceptance', 'provisioning', 'active')
 RUN_ID = 'run-id'
 LIVE_INSTANCES = ['pending', 'running', 'shutting-down', 'stopping', 'stopped']
 # EC2 needs a group description; this one stands for the collection's empty description.
@@ -320,12 +325,23 @@ class Vpcs(_Handler):
         users += ['security group %r' % text(g, 'groupName') for g in self.groups(filters)
                   if text(g, 'groupName') != 'default']
         users += self.interfaces_without_instance(filters, {i['id'] for i in instances})
+        users += self._peering_users(vpc_id)
         if users:
             raise InUse('network %r is in use by %s; delete or detach those first' % (record['name'], _joined(users)))
         subnets = [text(s, 'subnetId') for s in self.subnets(vpc_ids={vpc_id})]
         gateways = [text(g, 'internetGatewayId') for g in
                     self._describe('DescribeInternetGateways', 'internetGatewaySet/item', {'attachment.vpc-id': vpc_id})]
         return subnets, gateways
+
+    def _peering_users(self, vpc_id):
+        """Live peering connections of the VPC: EC2 refuses to delete a VPC with one."""
+        users = []
+        for peering in self.p.handlers['router'].peerings({vpc_id}):
+            other = {text(peering, 'requesterVpcInfo/vpcId'), text(peering, 'accepterVpcInfo/vpcId')} - {vpc_id}
+            other_id = other.pop() if other else vpc_id
+            other_name = self.vpc_names([other_id]).get(other_id, other_id)
+            users.append('peering connection %s to network %r' % (text(peering, 'vpcPeeringConnectionId'), other_name))
+        return users
 
     def check_delete(self, record):
         self._plan_delete(record)
@@ -423,31 +439,52 @@ class Subnets(_Handler):
 
 
 class Routers(_Handler):
-    """router = a route table of one VPC, with 0.0.0.0/0 to the VPC's internet gateway when external."""
+    """router = a route table in each VPC of its interfaces, the VPCs joined pairwise by peering connections;
+    with an external network, 0.0.0.0/0 in each table to its VPC's internet gateway.
+
+    The router's id is its first route table's id; its other tables carry it in the ROUTER_TAG tag, so that
+    the id stays when that first table goes with its VPC.
+    """
     kind = 'router'
 
+    # ------------------------------------------------------------------ reading
     def _tables(self, name=None, ids=None):
         if ids is not None:
+            if not ids:
+                return []
             tables = self.route_tables({'route-table-id': sorted(ids)})
+            seen = {text(t, 'routeTableId') for t in tables}
+            tables += [t for t in self.route_tables({'tag:' + ROUTER_TAG: sorted(ids)})
+                       if text(t, 'routeTableId') not in seen]
         else:
             tables = self._by_name('DescribeRouteTables', 'routeTableSet/item', 'routeTableId', 'route-table-id', name)
         # A VPC's main route table is part of the VPC, not a router of its own.
         return [t for t in tables if not any(text(a, 'main') == 'true' for a in t.findall('associationSet/item'))]
 
+    def _groups(self, tables):
+        """{router id: its route tables, the one whose id it is first}."""
+        groups = {}
+        for table in tables:
+            groups.setdefault(tags_of(table).get(ROUTER_TAG) or text(table, 'routeTableId'), []).append(table)
+        for rid, members in groups.items():
+            members.sort(key=lambda t, rid=rid: (text(t, 'routeTableId') != rid, text(t, 'vpcId'), text(t, 'routeTableId')))
+        return groups
+
     def list(self, name=None):
         return self._records(self._tables(name))
 
     def record_by_id(self, rid):
-        return self._one(self._records(self._tables(ids={rid})))
+        return self._one([r for r in self._records(self._tables(ids={rid})) if r.id == rid])
 
     def _records(self, tables):
         subnet_ids = {text(a, 'subnetId') for t in tables for a in self._associations(t)}
         names = self.subnet_names(subnet_ids)
-        return [Router(id=text(t, 'routeTableId'), name=_name(t, 'routeTableId'), status='ACTIVE',
+        return [Router(id=rid, name=_name(members[0], 'routeTableId'), status='ACTIVE',
                        interfaces=sorted(names.get(text(a, 'subnetId'), text(a, 'subnetId'))
-                                         for a in self._associations(t)),
-                       external_network=self._external_name(t), external_address=None, labels=_labels(t))
-                for t in tables]
+                                         for t in members for a in self._associations(t)),
+                       external_network=self._external_name(members), external_address=None,
+                       labels=_labels(members[0]))
+                for rid, members in self._groups(tables).items()]
 
     def _associations(self, table):
         return [a for a in table.findall('associationSet/item') if text(a, 'subnetId')
@@ -459,14 +496,39 @@ class Routers(_Handler):
                 return route
         return None
 
-    def _external_name(self, table):
-        if self._gateway_route(table) is None:
+    def _peering_routes(self, table):
+        """{destination CIDR: peering connection id} of a table's routes through peering connections."""
+        return {text(r, 'destinationCidrBlock'): text(r, 'vpcPeeringConnectionId') for r in table.findall('routeSet/item')
+                if text(r, 'vpcPeeringConnectionId') and text(r, 'destinationCidrBlock')}
+
+    def _external_name(self, tables):
+        # Only when every table routes to the internet: a rerun asking for it then completes the others.
+        if any(self._gateway_route(t) is None for t in tables):
             return None
-        name = tags_of(table).get(EXTERNAL_TAG)
+        name = tags_of(tables[0]).get(EXTERNAL_TAG)
         return name if name in INTERNET_NAMES else INTERNET
 
-    def _plan(self, name, table, interfaces, external, labels):
-        """Validate a router's wanted state; return (vpc element, {subnet id: name}, external name or None)."""
+    def peerings(self, vpc_ids):
+        """Live peering connections with either side in ``vpc_ids``."""
+        found = {}
+        for side in ('requester-vpc-info.vpc-id', 'accepter-vpc-info.vpc-id'):
+            for item in self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
+                                       {side: sorted(vpc_ids)}):
+                # The status filter is not honoured everywhere (moto), so the state is checked here.
+                if text(item, 'status/code') in LIVE_PEERINGS:
+                    found[text(item, 'vpcPeeringConnectionId')] = item
+        return list(found.values())
+
+    def _peering_of(self, vpc_a, vpc_b):
+        for item in self.peerings({vpc_a, vpc_b}):
+            if {text(item, 'requesterVpcInfo/vpcId'), text(item, 'accepterVpcInfo/vpcId')} == {vpc_a, vpc_b}:
+                return item
+        return None
+
+    # ------------------------------------------------------------------ planning
+    def _plan(self, name, tables, interfaces, external, labels):
+        """Validate a router's wanted state; return {vpc_ids (its first table's VPC first), vpcs, subnets
+        {subnet id: name}, by_vpc {vpc id: subnet ids}, cidrs {vpc id: blocks}, external}."""
         self.check_labels(labels)
         if external and external not in INTERNET_NAMES:
             raise NotFound('external_network: %r is not an external network of %s; EC2 reaches the internet '
@@ -476,32 +538,40 @@ class Routers(_Handler):
         for index, subnet_name in enumerate(interfaces or []):
             subnet = self.find_subnet(subnet_name, 'interfaces[%d]' % index)
             subnets[text(subnet, 'subnetId')] = subnet_name
-            by_vpc.setdefault(text(subnet, 'vpcId'), []).append(subnet_name)
-        vpc_names = self.vpc_names(set(by_vpc) | ({text(table, 'vpcId')} if table is not None else set()))
-        if len(by_vpc) > 1:
-            spread = sorted('network %r (%s)' % (vpc_names.get(v, v), ', '.join(s)) for v, s in by_vpc.items())
-            raise CloudError('interfaces: a router on EC2 is a route table of one VPC, and these subnets are in %d: %s'
-                             % (len(by_vpc), '; '.join(spread)))
-        if table is not None:
-            vpc_id = text(table, 'vpcId')
-            for other, members in by_vpc.items():
-                if other != vpc_id:
-                    raise CloudError('interfaces: router %r is a route table of network %r; subnets %s are in network %r'
-                                     % (name, vpc_names.get(vpc_id, vpc_id), ', '.join(members),
-                                        vpc_names.get(other, other)))
-            vpc = self._one(self.vpcs(ids={vpc_id}))
-        elif by_vpc:
-            vpc = self._one(self.vpcs(ids=set(by_vpc)))
+            by_vpc.setdefault(text(subnet, 'vpcId'), []).append(text(subnet, 'subnetId'))
+        have = [text(t, 'vpcId') for t in tables]
+        if by_vpc:
+            vpc_ids = [v for v in have if v in by_vpc] + [v for v in by_vpc if v not in have]
+        elif have:
+            vpc_ids = have[:1]
         else:
-            vpc = self.pick_vpc(labels, 'interfaces', 'router %r' % name, 'give it a subnet of one in interfaces')
-        own = text(table, 'routeTableId') if table is not None else None
+            vpc_ids = [text(self.pick_vpc(labels, 'interfaces', 'router %r' % name, 'give it a subnet of one in interfaces'),
+                            'vpcId')]
+        vpcs = {text(v, 'vpcId'): v for v in self.vpcs(ids=set(vpc_ids))}
+        cidrs = {vpc_id: _vpc_cidrs(vpcs[vpc_id]) for vpc_id in vpc_ids}
+        self._check_overlap(vpc_ids, vpcs, cidrs, by_vpc, subnets)
+        own = {text(t, 'routeTableId') for t in tables}
         for index, subnet_name in enumerate(interfaces or []):
             subnet_id = [sid for sid, n in subnets.items() if n == subnet_name][0]
             for other in self.route_tables({'association.subnet-id': subnet_id}):
-                if text(other, 'routeTableId') != own:
+                if text(other, 'routeTableId') not in own:
                     raise InUse('interfaces[%d]: subnet %r is already attached to router %r'
                                 % (index, subnet_name, _name(other, 'routeTableId')))
-        return vpc, subnets, external or None
+        return {'vpc_ids': vpc_ids, 'vpcs': vpcs, 'subnets': subnets, 'by_vpc': by_vpc, 'cidrs': cidrs,
+                'external': external or None}
+
+    def _check_overlap(self, vpc_ids, vpcs, cidrs, by_vpc, subnets):
+        """A peering connection cannot route between VPCs whose ranges overlap."""
+        for index, vpc_a in enumerate(vpc_ids):
+            for vpc_b in vpc_ids[index + 1:]:
+                for block_a in cidrs[vpc_a]:
+                    for block_b in cidrs[vpc_b]:
+                        if ipaddress.IPv4Network(block_a).overlaps(ipaddress.IPv4Network(block_b)):
+                            raise CloudError(
+                                'interfaces: %s are in networks %r (%s) and %r (%s), whose ranges overlap; a VPC peering '
+                                'connection cannot route between them' % (
+                                    ', '.join(subnets[s] for s in by_vpc.get(vpc_a, []) + by_vpc.get(vpc_b, [])),
+                                    _name(vpcs[vpc_a], 'vpcId'), block_a, _name(vpcs[vpc_b], 'vpcId'), block_b))
 
     def _floating_ips(self, subnet_ids):
         """Elastic IPs of instances (or interfaces) on these subnets: what a router's route carries."""
@@ -523,74 +593,195 @@ class Routers(_Handler):
         if fips:
             raise InUse('router %r routes floating IPs %s%s; disassociate them first' % (name, ', '.join(fips), where))
 
+    def _group_tables(self, record):
+        tables = self._groups(self._tables(ids={record['id']})).get(record['id'])
+        if not tables:
+            raise NotFound('router %r (%s) no longer exists on %s' % (record['name'], record['id'], self.p.cloud))
+        return tables
+
+    # ------------------------------------------------------------------ the interface
     def check_create(self, name, desired):
-        vpc, subnets, external = self._plan(name, None, desired.get('interfaces'), desired.get('external_network'),
-                                            desired.get('labels'))
-        return Router(id=None, name=name, status='BUILD', interfaces=sorted(subnets.values()),
-                      external_network=external, labels=dict(desired.get('labels') or {}))
+        plan = self._plan(name, [], desired.get('interfaces'), desired.get('external_network'), desired.get('labels'))
+        return Router(id=None, name=name, status='BUILD', interfaces=sorted(plan['subnets'].values()),
+                      external_network=plan['external'], labels=dict(desired.get('labels') or {}))
 
     def create(self, name, desired):
-        vpc, subnets, external = self._plan(name, None, desired.get('interfaces'), desired.get('external_network'),
-                                            desired.get('labels'))
-        tags = dict(desired.get('labels') or {}, Name=name)
-        if external:
-            tags[EXTERNAL_TAG] = external
-        table_id = text(self.api.call('CreateRouteTable', dict({'VpcId': text(vpc, 'vpcId')},
-                                                               **tag_specification('route-table', tags))),
-                        'routeTable/routeTableId')
-        if external:
-            self._route_to_internet(table_id, text(vpc, 'vpcId'), name, desired.get('labels'))
-        for subnet_id in sorted(subnets):
-            self.api.call('AssociateRouteTable', {'RouteTableId': table_id, 'SubnetId': subnet_id})
-        return self.record_by_id(table_id)
+        labels = dict(desired.get('labels') or {})
+        plan = self._plan(name, [], desired.get('interfaces'), desired.get('external_network'), labels)
+        return self.record_by_id(self._apply(name, None, [], plan, labels))
 
     def _wanted(self, record, changes):
         interfaces = changes.get('interfaces', record['interfaces'])
         external = changes['external_network'] if 'external_network' in changes else record['external_network']
         return interfaces, external, changes.get('labels', record['labels'])
 
-    def _table(self, record):
-        table = self._one(self._tables(ids={record['id']}))
-        if table is None:
-            raise NotFound('router %r (%s) no longer exists on %s' % (record['name'], record['id'], self.p.cloud))
-        return table
-
     def _plan_update(self, record, changes):
-        table = self._table(record)
+        tables = self._group_tables(record)
         interfaces, external, labels = self._wanted(record, changes)
-        vpc, subnets, external = self._plan(record['name'], table, interfaces, external, labels)
-        have = {text(a, 'subnetId'): a for a in self._associations(table)}
-        removed = [sid for sid in have if sid not in subnets]
-        # Without the route to the gateway, or off this route table, a floating IP is unreachable.
-        if self._gateway_route(table) is not None and not external:
-            self._check_floating_ips(record['name'], set(have), ' through its gateway')
-        elif self._gateway_route(table) is not None and removed:
-            self._check_floating_ips(record['name'], set(removed), ' through that interface')
-        return table, vpc, subnets, external, have, removed
+        plan = self._plan(record['name'], tables, interfaces, external, labels)
+        have = {text(a, 'subnetId') for t in tables for a in self._associations(t)}
+        removed = have - set(plan['subnets'])
+        routed = any(self._gateway_route(t) is not None for t in tables)
+        # Without the route to the gateway, or off the router, a floating IP is unreachable.
+        if routed and not plan['external']:
+            self._check_floating_ips(record['name'], have, ' through its gateway')
+        elif routed and removed:
+            self._check_floating_ips(record['name'], removed, ' through that interface')
+        return tables, plan, labels
 
     def check_update(self, record, changes):
         self._plan_update(record, changes)
 
     def update(self, record, changes):
-        table, vpc, subnets, external, have, removed = self._plan_update(record, changes)
-        table_id, vpc_id = record['id'], text(vpc, 'vpcId')
-        for subnet_id in removed:
-            self.api.call('DisassociateRouteTable', {'AssociationId': text(have[subnet_id], 'routeTableAssociationId')})
-        for subnet_id in sorted(sid for sid in subnets if sid not in have):
-            self.api.call('AssociateRouteTable', {'RouteTableId': table_id, 'SubnetId': subnet_id})
-        route = self._gateway_route(table)
-        if external and route is None:
-            self._route_to_internet(table_id, vpc_id, record['name'], changes.get('labels', record['labels']))
-        elif not external and route is not None:
-            self._drop_internet_route(table_id, vpc_id, text(route, 'gatewayId'))
-        tags = tags_of(table)
+        tables, plan, labels = self._plan_update(record, changes)
+        return self.record_by_id(self._apply(record['name'], record['id'], tables, plan, labels))
+
+    def check_delete(self, record):
+        tables = self._group_tables(record)
+        self._check_floating_ips(record['name'], {text(a, 'subnetId') for t in tables for a in self._associations(t)}, '')
+        return tables
+
+    def delete(self, record):
+        if not self._groups(self._tables(ids={record['id']})).get(record['id']):
+            return
+        tables = self.check_delete(record)
+        peerings = {pcx for t in tables for pcx in self._peering_routes(t).values()}
+        for table in tables:
+            self._drop_table(table)
+        for pcx in sorted(peerings):
+            self._drop_peering_if_unused(pcx)
+
+    # ------------------------------------------------------------------ changing
+    def _apply(self, name, rid, tables, plan, labels):
+        """Make the router's tables, peerings, routes and associations what ``plan`` says; return its id."""
+        vpc_ids, external = plan['vpc_ids'], plan['external']
+        old_peerings = {pcx for t in tables for pcx in self._peering_routes(t).values()}
+        kept = {}
+        for table in tables:
+            if text(table, 'vpcId') in vpc_ids:
+                kept[text(table, 'vpcId')] = table
+            else:
+                self._drop_table(table)
+        for vpc_id, table in kept.items():
+            wanted = set(plan['by_vpc'].get(vpc_id, []))
+            for association in self._associations(table):
+                if text(association, 'subnetId') not in wanted:
+                    self.api.call('DisassociateRouteTable', {'AssociationId': text(association, 'routeTableAssociationId')})
+        table_ids = {vpc_id: text(t, 'routeTableId') for vpc_id, t in kept.items()}
+        for vpc_id in vpc_ids:
+            if vpc_id not in table_ids:
+                tags = dict(labels, Name=name)
+                if external:
+                    tags[EXTERNAL_TAG] = external
+                if rid is not None:
+                    tags[ROUTER_TAG] = rid
+                table_ids[vpc_id] = text(self.api.call('CreateRouteTable', dict(
+                    {'VpcId': vpc_id}, **tag_specification('route-table', tags))), 'routeTable/routeTableId')
+                rid = rid or table_ids[vpc_id]
+        peerings = {}
+        for index, vpc_a in enumerate(vpc_ids):
+            for vpc_b in vpc_ids[index + 1:]:
+                peerings[vpc_a, vpc_b] = peerings[vpc_b, vpc_a] = self._join(vpc_a, vpc_b, name, rid, labels)
+        for vpc_id in vpc_ids:
+            wanted = {block: peerings[vpc_id, other] for other in vpc_ids if other != vpc_id
+                      for block in plan['cidrs'][other]}
+            self._route_to_peers(table_ids[vpc_id], self._peering_routes(kept[vpc_id]) if vpc_id in kept else {}, wanted)
+        for pcx in sorted(old_peerings - set(peerings.values())):
+            self._drop_peering_if_unused(pcx)
+        for vpc_id in vpc_ids:
+            have = {text(a, 'subnetId') for a in self._associations(kept[vpc_id])} if vpc_id in kept else set()
+            for subnet_id in sorted(set(plan['by_vpc'].get(vpc_id, [])) - have):
+                self.api.call('AssociateRouteTable', {'RouteTableId': table_ids[vpc_id], 'SubnetId': subnet_id})
+            route = self._gateway_route(kept[vpc_id]) if vpc_id in kept else None
+            if external and route is None:
+                self._route_to_internet(table_ids[vpc_id], vpc_id, name, labels)
+            elif not external and route is not None:
+                self._drop_internet_route(table_ids[vpc_id], vpc_id, text(route, 'gatewayId'))
+            if vpc_id in kept:
+                self._retag_table(kept[vpc_id], external, labels)
+        return rid
+
+    def _retag_table(self, table, external, labels):
+        table_id, tags = text(table, 'routeTableId'), tags_of(table)
         if external and tags.get(EXTERNAL_TAG) != external:
             self.api.tag([table_id], {EXTERNAL_TAG: external})
         elif not external and EXTERNAL_TAG in tags:
             self.api.untag([table_id], [EXTERNAL_TAG])
-        if 'labels' in changes:
-            self.retag(table_id, record['labels'], changes['labels'])
-        return self.record_by_id(table_id)
+        self.retag(table_id, _labels(table), labels)
+
+    def _drop_table(self, table):
+        """Detach a table's subnets, drop its internet route (and the gateway when unused), delete it."""
+        table_id = text(table, 'routeTableId')
+        for association in self._associations(table):
+            self.api.call('DisassociateRouteTable', {'AssociationId': text(association, 'routeTableAssociationId')})
+        route = self._gateway_route(table)
+        if route is not None:
+            self._drop_internet_route(table_id, text(table, 'vpcId'), text(route, 'gatewayId'))
+        self.api.call('DeleteRouteTable', {'RouteTableId': table_id})
+
+    def _join(self, vpc_a, vpc_b, name, rid, labels):
+        """The active peering connection of two VPCs: the one they have, else a new one, accepted."""
+        peering = self._peering_of(vpc_a, vpc_b)
+        if peering is None:
+            tags = dict(labels, Name=name, **{ROUTER_TAG: rid})
+            pcx = text(self.api.call('CreateVpcPeeringConnection', dict(
+                {'VpcId': vpc_a, 'PeerVpcId': vpc_b}, **tag_specification('vpc-peering-connection', tags))),
+                'vpcPeeringConnection/vpcPeeringConnectionId')
+        else:
+            pcx = text(peering, 'vpcPeeringConnectionId')
+            if tags_of(peering).get(ROUTER_TAG) == rid:  # this router made it: it carries the router's labels
+                self.retag(pcx, _labels(peering), labels)
+
+        def read():
+            return self._one(self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
+                                            {'vpc-peering-connection-id': pcx}))
+        # Acceptance needs the request through (initiating-request -> pending-acceptance), wait or not.
+        peering = self._until('peering connection %s' % pcx, read, lambda p: text(p, 'status/code') != 'initiating-request')
+        if text(peering, 'status/code') not in LIVE_PEERINGS:
+            raise CloudError('interfaces: EC2 did not peer networks %s for router %r: %s (%s)'
+                             % (_joined(repr(n) for n in self.vpc_names([vpc_a, vpc_b]).values()), name,
+                                text(peering, 'status/code'), text(peering, 'status/message', '')))
+        if text(peering, 'status/code') == 'pending-acceptance':
+            self.api.call('AcceptVpcPeeringConnection', {'VpcPeeringConnectionId': pcx})
+        self.await_state('peering connection %s' % pcx, read, lambda p: text(p, 'status/code') == 'active')
+        return pcx
+
+    def _until(self, what, read, ready):
+        """Poll ``read()`` until ``ready(item)`` even without wait: the next step needs that state."""
+        deadline = time.monotonic() + self.p.timeout
+        item = read()
+        while item is None or not ready(item):
+            if time.monotonic() > deadline:
+                raise CloudError('timeout: %s was not ready within %ss' % (what, self.p.timeout))
+            time.sleep(0.2)
+            item = read()
+        return item
+
+    def _route_to_peers(self, table_id, have, wanted):
+        """Make a table's routes through peering connections exactly ``wanted`` {destination: peering id}."""
+        for block in sorted(set(have) - set(wanted)):
+            self.api.call('DeleteRoute', {'RouteTableId': table_id, 'DestinationCidrBlock': block})
+        for block, pcx in sorted(wanted.items()):
+            if have.get(block) == pcx:
+                continue
+            params = {'RouteTableId': table_id, 'DestinationCidrBlock': block, 'VpcPeeringConnectionId': pcx}
+            try:
+                self.api.call('CreateRoute', params)
+            except Ec2ApiError as exc:
+                if exc.code != 'RouteAlreadyExists':
+                    raise
+                self.api.call('ReplaceRoute', params)
+
+    def _drop_peering_if_unused(self, pcx):
+        """Delete a peering connection a router made once no route table of its VPCs routes through it."""
+        peering = self._one(self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
+                                           {'vpc-peering-connection-id': pcx}))
+        if peering is None or text(peering, 'status/code') not in LIVE_PEERINGS or ROUTER_TAG not in tags_of(peering):
+            return
+        vpc_ids = {text(peering, 'requesterVpcInfo/vpcId'), text(peering, 'accepterVpcInfo/vpcId')}
+        if any(pcx in self._peering_routes(t).values() for t in self.route_tables({'vpc-id': sorted(vpc_ids)})):
+            return
+        self.api.call('DeleteVpcPeeringConnection', {'VpcPeeringConnectionId': pcx})
 
     def _route_to_internet(self, table_id, vpc_id, name, labels):
         """0.0.0.0/0 to the VPC's internet gateway, which is created and attached if it has none."""
@@ -625,22 +816,6 @@ class Routers(_Handler):
                 return
             raise
         self.api.call('DeleteInternetGateway', {'InternetGatewayId': gateway_id})
-
-    def check_delete(self, record):
-        table = self._table(record)
-        self._check_floating_ips(record['name'], {text(a, 'subnetId') for a in self._associations(table)}, '')
-        return table
-
-    def delete(self, record):
-        if not self._tables(ids={record['id']}):
-            return
-        table = self.check_delete(record)
-        for association in self._associations(table):
-            self.api.call('DisassociateRouteTable', {'AssociationId': text(association, 'routeTableAssociationId')})
-        route = self._gateway_route(table)
-        if route is not None:
-            self._drop_internet_route(record['id'], text(table, 'vpcId'), text(route, 'gatewayId'))
-        self.api.call('DeleteRouteTable', {'RouteTableId': record['id']})
 
 
 def _permission(rule, group_ids):

@@ -198,7 +198,7 @@ class LibcloudProvider(Provider):
             'locations': [{'id': str(loc.id), 'name': loc.name, 'country': loc.country} for loc in self.locations()],
             'counts': {'servers': len(servers), 'keypairs': len(self.list('keypair')), 'networks': len(self.list('network'))},
             'capabilities': {
-                'floating_ips': False, 'security_groups': False, 'routers': False, 'data_plane': False,
+                'floating_ips': False, 'security_groups': False, 'routers': False, 'data_plane': False, 'network_mtu': False,
                 'bulk_create': True, 'networks': self.driver_name in NETWORK_DRIVERS,
                 'keypairs': self.implements('list_key_pairs'), 'labels': self._label_parameter() is not None,
                 'start_stop': all(self._action_method(a) for a in ('start', 'stop')),
@@ -420,9 +420,12 @@ class LibcloudProvider(Provider):
     def _plan_server(self, desired):
         """Everything create_node needs, resolved and checked; nothing changes. Returns (image, size, kwargs)."""
         params = self._params('create_node')
-        image = self._cached(('image', desired.get('image')),
-                             lambda: self._resolve('image', desired.get('image'), self._images, lookup='get_image'))
-        size = self._cached(('size', desired.get('size')), lambda: self._resolve('size', desired.get('size'), self._sizes))
+        # The cloud's entry in the clouds file may name the image and size of servers whose task names none.
+        wanted_image = desired.get('image') or self.settings.get('image')
+        wanted_size = desired.get('size') or self.settings.get('size')
+        image = self._cached(('image', wanted_image),
+                             lambda: self._resolve('image', wanted_image, self._images, lookup='get_image'))
+        size = self._cached(('size', wanted_size), lambda: self._resolve('size', wanted_size, self._sizes))
         kwargs = {key: value for key, value in self.options.items() if key != 'auth'}
         unknown = sorted(set(kwargs) - set(params)) if not any(p.kind == p.VAR_KEYWORD for p in params.values()) else []
         if unknown:

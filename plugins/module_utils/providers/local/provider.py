@@ -93,7 +93,7 @@ class LocalProvider(Provider):
             'state_dir': self.state_dir,
             'counts': {kind: len(data[kind]) for kind in sorted(data)},
             'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True,
-                             'bulk_create': True, 'data_plane': True},
+                             'bulk_create': True, 'data_plane': True, 'network_mtu': True},
         }
 
     def labelled(self, labels):
