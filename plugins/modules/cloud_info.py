@@ -69,7 +69,7 @@ cloud:
     capabilities:
       description:
         - What the cloud supports. V(data_plane) says whether its guests carry packets that the
-          O(cloudops.multicloud.probe) module can send; V(network_mtu) whether a network's MTU can be set.
+          M(cloudops.multicloud.probe) module can send; V(network_mtu) whether a network's MTU can be set.
       type: dict
       sample: {floating_ips: true, security_groups: true, routers: true, bulk_create: true, data_plane: true, network_mtu: true}
 resources:
