@@ -68,7 +68,7 @@ class Ec2Provider(Provider):
         handler = self.handler(kind)
         if hasattr(handler, 'create_many'):
             return handler.create_many(names, desired)
-        return [handler.create(name, desired) for name in names]
+        return super().create_many(kind, names, desired)
 
     def check_update(self, kind, record, changes):
         return self.handler(kind).check_update(record, changes)
@@ -87,9 +87,7 @@ class Ec2Provider(Provider):
         handler = self.handler(kind)
         if hasattr(handler, 'delete_many'):
             return handler.delete_many(records)
-        for record in records:
-            handler.delete(record)
-        return None
+        return super().delete_many(kind, records)
 
     def check_action(self, record, action):
         return self.handler('server').check_action(record, action)

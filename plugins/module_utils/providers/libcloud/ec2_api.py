@@ -21,10 +21,8 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import 
 try:
     from libcloud.common.aws import SignedAWSConnection
     from libcloud.common.base import Response
-    HAS_LIBCLOUD = True
-except ImportError:
+except ImportError:  # driver.build_driver says what is missing before any of this is used
     SignedAWSConnection = Response = object
-    HAS_LIBCLOUD = False
 
 API_VERSION = '2016-11-15'
 # Codes AWS documents as transient: the same request may succeed when sent again.
@@ -190,16 +188,12 @@ class Ec2Api:
         if code in AUTH_CODES:
             return Ec2ApiError(action, code, 'the access key or secret was refused (%s)' % message.split('.')[0],
                                status)
-        error = Ec2ApiError(action, code, message, status)
-        if code.endswith('NotFound'):
-            return Ec2NotFound(action, code, message, status)
-        return error
+        error_class = Ec2NotFound if code.endswith('NotFound') else Ec2ApiError
+        return error_class(action, code, message, status)
 
-    def describe(self, action, item_path, params=None, page_size=None):
+    def describe(self, action, item_path, params=None):
         """Every item of a Describe* answer, following NextToken to the last page."""
         params = dict(params or {})
-        if page_size:
-            params['MaxResults'] = page_size
         items = []
         while True:
             root = self.call(action, params)
