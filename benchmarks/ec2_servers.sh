@@ -5,15 +5,11 @@
 # Uses the harness (tests/clouds/ec2/up; started and stopped here only if it was not running), or
 # with --port a private moto server on that port, for when tests share the harness meanwhile.
 # The server is reset (POST /moto-api/reset) before each side. Both sides run with one ansible-core,
-# from a venv of the pinned peers below (PEERS_VENV, default /tmp/cloudops-bench-peers), built on
-# first use; this checkout is cloudops.multicloud there.
+# from the venv of benchmarks/peers-venv; this checkout is cloudops.multicloud there.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 harness=$root/tests/clouds/ec2
-peers=${PEERS_VENV:-/tmp/cloudops-bench-peers}
-# ansible 12 is the release whose ansible-core is 2.19, the one the collection supports.
-pins=(ansible==12.3.0 ansible-core==2.19.14 boto3==1.44.8 botocore==1.44.8 apache-libcloud==3.9.1 PyYAML cryptography)
 n=200
 port=
 
@@ -27,13 +23,7 @@ while [ $# -gt 0 ]; do
 done
 case $n in '' | *[!0-9]* | 0) usage ;; esac
 
-if [ "$(cat "$peers/.pins" 2>/dev/null)" != "${pins[*]}" ]; then
-    echo "ec2_servers: installing ${pins[*]} into $peers" >&2
-    python=$("$root/.venv/bin/python" -c 'import sys; print(sys._base_executable)' 2>/dev/null || command -v python3.11)
-    "$python" -m venv "$peers"
-    "$peers/bin/pip" install -q --disable-pip-version-check "${pins[@]}" >&2
-    echo "${pins[*]}" >"$peers/.pins"
-fi
+peers=$("$here/peers-venv")
 
 work=$(mktemp -d /tmp/cloudops-ec2-bench.XXXXXX)
 moto_pid=

@@ -11,6 +11,11 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import 
 
 def connect(cloud=None, clouds_file=None, timeout=180, wait=True, api_retries=3):
     name, settings = resolve_cloud(cloud, clouds_file)
+    return provider_for(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+
+
+def provider_for(name, settings, timeout=180, wait=True, api_retries=3):
+    """The provider of a cloud whose settings are already loaded from the clouds file."""
     family = settings['provider']
     if family == 'local':
         from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider

@@ -94,16 +94,21 @@ def parse_clouds(text, path):
     return clouds
 
 
+def defined_clouds(path):
+    """The clouds a clouds file defines; with no file (None), only the implicit `local` cloud."""
+    if not path:
+        return {DEFAULT_CLOUD: {'provider': 'local'}}
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise CloudError('clouds file %s cannot be read: %s' % (path, exc.strerror))
+    return parse_clouds(text, path)
+
+
 def load_clouds(path):
     """Read a clouds file (None: no file) and add the implicit `local` cloud."""
-    clouds = {}
-    if path:
-        try:
-            with open(path) as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise CloudError('clouds file %s cannot be read: %s' % (path, exc.strerror))
-        clouds = parse_clouds(text, path)
+    clouds = defined_clouds(path)
     clouds.setdefault(DEFAULT_CLOUD, {'provider': 'local'})
     return clouds
 

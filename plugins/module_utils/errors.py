@@ -27,3 +27,11 @@ class NotFound(CloudError):
 
 class InUse(CloudError):
     """An object cannot be deleted or changed because others depend on it."""
+
+
+def redact(message, secrets):
+    """``message`` with every secret of four or more characters masked."""
+    for secret in secrets:
+        if secret and len(str(secret)) >= 4:
+            message = message.replace(str(secret), '********')
+    return message

@@ -5,9 +5,12 @@ pytest-ansible is used only here (its `localhost` fixture), so it can be swapped
 
 from __future__ import annotations
 
+import os
 import subprocess
+import urllib.request
 
 import pytest
+import yaml
 from ansible import context
 from ansible.utils.context_objects import CLIArgs
 
@@ -54,3 +57,48 @@ def lab_clean():
 def namespace_exec(netns, *argv, timeout=10):
     return subprocess.run(['ip', 'netns', 'exec', netns] + list(argv), capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+# The EC2 backend: the moto server of tests/clouds/ec2/up, started once per session (and stopped
+# at its end if this session started it); ``ec2_clean`` gives a test an empty region.
+EC2_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'ec2')
+EC2_CLOUD = 'aws-local'
+
+
+def _ec2_running():
+    return os.path.exists(os.path.join(EC2_HARNESS, '.state', 'pid'))
+
+
+@pytest.fixture(scope='session')
+def ec2_clouds_file():
+    started = not _ec2_running()
+    path = subprocess.run([os.path.join(EC2_HARNESS, 'up')], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    yield path
+    if started:
+        subprocess.run([os.path.join(EC2_HARNESS, 'down')], check=True)
+
+
+@pytest.fixture(scope='session')
+def ec2_settings(ec2_clouds_file):
+    with open(ec2_clouds_file) as handle:
+        return yaml.safe_load(handle)['clouds'][EC2_CLOUD]
+
+
+@pytest.fixture
+def ec2_clean(ec2_settings):
+    """An empty moto region before and after the test."""
+    url = 'http://%s:%s/moto-api/reset' % (ec2_settings['host'], ec2_settings['port'])
+    urllib.request.urlopen(urllib.request.Request(url, method='POST'), timeout=10)
+    yield
+    urllib.request.urlopen(urllib.request.Request(url, method='POST'), timeout=10)
+
+
+@pytest.fixture
+def aws(ec2_settings):
+    """boto3's EC2 client on the same server: a client this collection did not write."""
+    import boto3
+    return boto3.client(
+        'ec2', region_name=ec2_settings['region'],
+        endpoint_url='http://%s:%s' % (ec2_settings['host'], ec2_settings['port']),
+        aws_access_key_id=ec2_settings['key'], aws_secret_access_key=ec2_settings['secret'])

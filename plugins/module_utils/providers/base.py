@@ -21,6 +21,8 @@ class Provider:
     family = None
     # Whether server records say which key pair a server was given; where not, it is not compared.
     reports_key_name = True
+    # The region the provider works in, where the cloud has regions.
+    region = None
 
     def __init__(self, cloud, settings, timeout=180, wait=True, api_retries=3):
         self.cloud = cloud

@@ -25,7 +25,7 @@ import inspect
 import os
 import socket
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, redact
 
 try:
     from libcloud.common.exceptions import RateLimitReachedError
@@ -243,10 +243,3 @@ def failure(exc, action, driver, secrets=()):
     else:
         message = '%s failed on %s: %s: %s' % (action, driver, type(exc).__name__, failure_text(exc))
     return CloudError(redact(message, secrets), http_status=status)
-
-
-def redact(message, secrets):
-    for secret in secrets:
-        if secret and len(str(secret)) >= 4:
-            message = message.replace(str(secret), '********')
-    return message
