@@ -46,7 +46,8 @@ options:
     description:
       - The clouds to list, each a cloud name or a mapping with C(name) and any of the keys of
         O(filters), which then replace O(filters) for that cloud.
-      - When not set, every cloud the clouds file defines.
+      - When not set, every cloud the clouds file defines. The local lab V(local), which modules
+        accept without a clouds file entry, is listed only when named here.
     type: list
     elements: raw
   filters:
@@ -75,6 +76,7 @@ options:
     description:
       - Seconds one cloud may take to list its servers, every page included. A cloud that takes
         longer is reported in C(_inventory_errors) and left out.
+      - The cloud's own calls are given a few seconds more, so this deadline is the one that ends a listing.
     type: int
     default: 60
     env:
@@ -103,8 +105,9 @@ options:
   hostnames:
     description:
       - What names a host. V(name) is the server's name, V(id) its cloud identifier.
-      - A name that more than one server carries is followed by C(_<id>) (for V(id), preceded
-        by C(<cloud>_)) on each of them, so two servers never become one host.
+      - A name that more than one server carries never makes them one host. Shared across clouds,
+        each gets C(.<cloud>) (C(web-1.aws-east)); shared within a cloud, C(.<id>) (C(db.i-0a1b));
+        should such a name meet another, C(.<cloud>.<id>), then a number.
     type: str
     default: name
     choices: [name, id]
@@ -126,8 +129,10 @@ notes:
   - Lab VMs get C(ansible_connection=cloudops.multicloud.netns) and C(cloudops_netns), so tasks
     run inside them; the lab needs root on the controller.
   - With O(cache), C(cache_timeout) is how long a cloud's hosts are served without asking the
-    cloud; the cache key covers the source file's path and content and the clouds file's, so
-    a changed source never gets another source's data.
+    cloud. The cache key covers the source file's path and the clouds and filters it selects,
+    so a changed source never gets another source's data; each cloud's data is also tied to its
+    settings and the credentials it signs in with, so another clouds file or other keys start
+    that cloud afresh.
 '''
 
 EXAMPLES = r'''
@@ -146,7 +151,7 @@ keyed_groups:
   - key: cloudops.labels.tier | default('none')
     prefix: tier
 compose:
-  ansible_user: "'ec2-user' if cloudops.provider == 'libcloud' else omit"
+  ansible_user: "'ec2-user' if cloudops.provider == 'libcloud' else 'root'"
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/cloudops-inventory
@@ -154,7 +159,6 @@ cache_timeout: 300
 stale_on_error: true
 '''
 
-import hashlib
 import json
 import os
 import time
@@ -163,26 +167,18 @@ from datetime import datetime, timezone
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, get_cache_plugin
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud import provider_for
-from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import defined_clouds, find_clouds_file
-from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, redact
+from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud import credentials_in_use, provider_for
+from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import defined_clouds, find_clouds_file, load_clouds
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.fetch_clouds import fetch_all
 from ansible_collections.cloudops.multicloud.plugins.module_utils.inventory_hosts import (
-    address_for, connection_vars, default_groups, group_name, host_names, host_record, secrets_of,
-    select_clouds, server_matches,
+    address_for, connection_vars, default_groups, failure_line, fingerprint, group_name, host_names, host_record,
+    secrets_of, select_clouds, cache_keys, server_matches,
 )
 
 SUFFIXES = ('.clouds.yml', '.clouds.yaml')
-# Cache settings do not change what a source lists, so its cache key leaves them out.
-CACHE_OPTIONS = ('cache', 'cache_plugin', 'cache_connection', 'cache_prefix', 'cache_timeout')
-
-
-def one_line(exc, secrets):
-    """A cloud's failure as one line without its credentials; an unforeseen one says its type."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
-    if not isinstance(exc, CloudError):
-        text = '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
-    return redact(text, secrets)
+# The cloud's own calls get this much longer than the plugin's timeout, so the plugin's deadline decides.
+CALL_MARGIN = 5
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -195,25 +191,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        config = self._read_config_data(path)
+        self._read_config_data(path)
         try:
             clouds_file = find_clouds_file(self.get_option('clouds_file'))
-            known = defined_clouds(clouds_file)
-            selection = select_clouds(self.get_option('clouds'), self.get_option('filters'), known, clouds_file)
+            known = load_clouds(clouds_file)
+            selection = select_clouds(self.get_option('clouds'), self.get_option('filters'), known, clouds_file,
+                                      every=defined_clouds(clouds_file))
         except CloudError as exc:
             raise AnsibleParserError('%s: %s' % (path, exc))
+        clouds = [cloud for cloud, filters in selection]
+        prints = {c: fingerprint(known[c], credentials_in_use(known[c])) for c in clouds}
 
         use_cache = self.get_option('cache')
-        key = self.source_key(path, config, clouds_file)
+        keys = cache_keys(os.path.abspath(path), selection, prints)
         stored = {}
         if use_cache:
-            # The plugin keeps every cloud's data and judges its age itself, so that a failing
-            # cloud's last good data outlives cache_timeout.
-            self._cache = get_cache_plugin(self.get_option('cache_plugin'), _timeout=0, **{
-                o: self.get_option(n) for o, n in (('_uri', 'cache_connection'), ('_prefix', 'cache_prefix'))
-                if self.get_option(n) is not None})
-            stored = self._cache.get(key) or {}
-        clouds = [cloud for cloud, filters in selection]
+            self.open_cache()
+            stored = {c: self._cache.get(keys[c]) for c in clouds if self._cache.get(keys[c])}
         now = time.time()
         ttl = self.get_option('cache_timeout')
         fresh = {c for c in clouds if cache and c in stored and (ttl == 0 or now - stored[c]['fetched'] < ttl)}
@@ -227,13 +221,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for entry in errors:
             self.display.warning('cloudops.multicloud.clouds: cloud %s was not listed: %s%s' % (
                 entry['cloud'], entry['error'],
-                ' (serving its hosts as of %s)' % entry['stale_since'] if 'stale_since' in entry else ''))
+                ' (serving its hosts as of %s)' % entry['stale_since'] if entry.get('stale_since') else ''))
         if use_cache:
-            self._cache[key] = kept
+            for cloud, entry in kept.items():
+                self._cache[keys[cloud]] = entry
         self.populate(clouds, hosts, errors)
 
+    def open_cache(self):
+        """The cache plugin, keeping data for as long as stale_on_error may serve it: the plugin
+        judges each cloud's age itself."""
+        options = {o: self.get_option(n) for o, n in (('_uri', 'cache_connection'), ('_prefix', 'cache_prefix'))
+                   if self.get_option(n) is not None}
+        options['_timeout'] = 0 if self.get_option('stale_on_error') else self.get_option('cache_timeout')
+        self._cache = get_cache_plugin(self.get_option('cache_plugin'), **options)
+
     def collect(self, clouds, known, outcomes, stored, fresh, cache, now):
-        """(hosts, errors, what to cache) from fresh cached data, new listings and failures."""
+        """(hosts, errors, what to cache) from fresh cached data, new listings and failures. A failed
+        cloud's last good data stays in the cache, served only with stale_on_error."""
         hosts, errors, kept = [], [], {}
         for cloud in clouds:
             if cloud in fresh:
@@ -246,31 +250,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 # One JSON text per cloud: the cache plugin then decodes one value, not every field.
                 kept[cloud] = {'fetched': now, 'hosts': json.dumps(listed)}
                 continue
-            entry = {'cloud': cloud, 'error': one_line(error, secrets_of(known[cloud]))}
-            if cache and self.get_option('stale_on_error') and cloud in stored:
-                hosts += json.loads(stored[cloud]['hosts'])
+            secrets = secrets_of(known[cloud]) + credentials_in_use(known[cloud])
+            entry = {'cloud': cloud, 'error': failure_line(error, secrets)}
+            if cloud in stored:
                 kept[cloud] = stored[cloud]
-                entry['stale_since'] = datetime.fromtimestamp(stored[cloud]['fetched'], timezone.utc).strftime(
-                    '%Y-%m-%dT%H:%M:%SZ')
+                if cache and self.get_option('stale_on_error'):
+                    hosts += json.loads(stored[cloud]['hosts'])
+                    entry['stale_since'] = datetime.fromtimestamp(stored[cloud]['fetched'], timezone.utc).strftime(
+                        '%Y-%m-%dT%H:%M:%SZ')
             errors.append(entry)
         return hosts, errors, kept
-
-    def source_key(self, path, config, clouds_file):
-        """A cache key of this source: its path and content, and the clouds file's path and content."""
-        digest = hashlib.sha256()
-        content = {k: v for k, v in config.items() if k not in CACHE_OPTIONS}
-        digest.update(json.dumps([os.path.abspath(path), content], sort_keys=True, default=str).encode())
-        if clouds_file:
-            digest.update(os.path.abspath(clouds_file).encode())
-            with open(clouds_file, 'rb') as handle:
-                digest.update(handle.read())
-        return 'cloudops_multicloud_clouds_%s' % digest.hexdigest()[:32]
 
     def fetcher(self, cloud, settings, filters):
         timeout, retries = self.get_option('timeout'), self.get_option('api_retries')
 
         def fetch():
-            provider = provider_for(cloud, settings, timeout=timeout, api_retries=retries)
+            provider = provider_for(cloud, settings, timeout=timeout + CALL_MARGIN, api_retries=retries)
             listed = []
             for server in provider.list('server'):
                 server = server.to_dict()
@@ -304,4 +299,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._set_composite_vars(self.get_option('compose'), variables, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option('groups'), variables, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, name, strict=strict)
-        self.inventory.set_variable('all', '_inventory_errors', errors)
+        # Each source adds its failures to those of the sources parsed before it.
+        earlier = self.inventory.groups['all'].get_vars().get('_inventory_errors', [])
+        self.inventory.set_variable('all', '_inventory_errors', list(earlier) + errors)

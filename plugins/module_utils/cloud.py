@@ -28,3 +28,11 @@ def provider_for(name, settings, timeout=180, wait=True, api_retries=3):
         return LibcloudProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
     raise CloudError('cloud: %r uses the %s provider, which this release of the collection does '
                      'not include yet' % (name, family))
+
+
+def credentials_in_use(settings, environ=None):
+    """The credential values a cloud's provider would sign in with, settings or environment."""
+    if settings.get('provider') == 'libcloud':
+        from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.driver import credentials
+        return [value for value in credentials(settings, environ) if value]
+    return []

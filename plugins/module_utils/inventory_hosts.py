@@ -7,10 +7,12 @@ shape every provider's servers become, unique host names, and default groups."""
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
 import re
 from collections import Counter
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, redact
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import labels_match
 
 FILTER_KEYS = ('states', 'labels', 'names')
@@ -18,7 +20,7 @@ ADDRESS_KINDS = ('public', 'private')
 HOSTNAME_STYLES = ('name', 'id')
 GROUP_UNSAFE = re.compile(r'[^A-Za-z0-9_]')
 # Settings whose values are credentials, at any depth of a cloud's settings.
-SECRET_SETTINGS = {'key', 'secret', 'password', 'token', 'application_credential_secret'}
+SECRET_SETTINGS = {'key', 'secret', 'password', 'token', 'application_credential_secret', 'root_pass'}
 
 
 def check_filters(filters, field):
@@ -43,12 +45,13 @@ def check_filters(filters, field):
     return {'states': states, 'labels': labels, 'names': names}
 
 
-def select_clouds(entries, filters, known, clouds_file):
+def select_clouds(entries, filters, known, clouds_file, every=None):
     """[(cloud, filters)] a source asks for. ``entries``: cloud names or {name, states, labels, names}
-    (None: every cloud the clouds file defines); ``filters`` apply where an entry sets none of its own."""
+    (None: the clouds ``every`` names, else all ``known``); ``filters`` apply where an entry sets
+    none of its own."""
     defaults = check_filters(filters, 'filters')
     if entries is None:
-        return [(name, defaults) for name in sorted(known)]
+        return [(name, defaults) for name in sorted(known if every is None else every)]
     if not isinstance(entries, list):
         raise CloudError('clouds must be a list of cloud names or of mappings with a name')
     selected, seen = [], set()
@@ -127,8 +130,9 @@ def host_names(records, style='name'):
     """One distinct inventory name per record, in order, so two servers never merge into one host.
 
     A name (or id) only one server has stays as it is. Shared across clouds, it gets the cloud
-    (``web-1.aws-east``); shared within a cloud, the server's id (``web-1.i-0abc``); and in the
-    last resort both.
+    (``web-1.aws-east``); shared within a cloud, the server's id (``web-1.i-0abc``). Should a
+    name made so meet another, both the cloud and the id (``web-1.aws-east.i-0abc``), then a
+    number, until no two are alike.
     """
     base = [r[style] for r in records]
     total = Counter(base)
@@ -136,7 +140,17 @@ def host_names(records, style='name'):
     names = [n if total[n] == 1 else '%s.%s' % (n, r['cloud']) if in_cloud[(r['cloud'], n)] == 1
              else '%s.%s' % (n, r['id']) for n, r in zip(base, records)]
     taken = Counter(names)
-    return [n if taken[n] == 1 else '%s.%s.%s' % (b, r['cloud'], r['id']) for n, b, r in zip(names, base, records)]
+    used = {n for n in names if taken[n] == 1}
+    unique = []
+    for name, first, record in zip(names, base, records):
+        if taken[name] > 1:
+            name = candidate = '%s.%s.%s' % (first, record['cloud'], record['id'])
+            number = 2
+            while name in used:
+                name, number = '%s.%d' % (candidate, number), number + 1
+            used.add(name)
+        unique.append(name)
+    return unique
 
 
 def group_name(prefix, value):
@@ -154,6 +168,21 @@ def default_groups(record):
     return [g for g in candidates if g]
 
 
+def fingerprint(settings, credentials):
+    """What a cloud's cached hosts depend on: its settings and the credentials it signs in with."""
+    text = json.dumps([settings, sorted(credentials)], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cache_keys(path, selection, prints):
+    """{cloud: cache key}: one entry per cloud of a source, keyed by the source's path, the clouds
+    and filters it selects, and the cloud's fingerprint, so no two sources or accounts share one."""
+    chosen = [[cloud, {k: sorted(v) if isinstance(v, set) else v for k, v in f.items()}] for cloud, f in selection]
+    source = json.dumps([path, chosen], sort_keys=True, default=str)
+    return {cloud: 'cloudops_multicloud_clouds_%s' % hashlib.sha256(
+        ('%s\n%s\n%s' % (source, cloud, prints[cloud])).encode()).hexdigest()[:32] for cloud, f in selection}
+
+
 def secrets_of(settings):
     """Every credential value in a cloud's settings, to keep out of error messages."""
     found = []
@@ -167,3 +196,11 @@ def secrets_of(settings):
         for value in settings:
             found.extend(secrets_of(value))
     return found
+
+
+def failure_line(exc, secrets):
+    """A cloud's failure as one line without its credentials; an unforeseen one says its type."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
+    if not isinstance(exc, CloudError):
+        text = '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
+    return redact(text, secrets)

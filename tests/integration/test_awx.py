@@ -8,7 +8,6 @@ import json
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -18,18 +17,13 @@ import pytest
 import yaml
 
 from lab_helpers import LAB, PREFIX, lab_namespaces, purge_lab
+from net_helpers import free_port
 
 BIN = pathlib.Path(sys.executable).parent
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 AWX = ROOT / 'docs' / 'awx'
 # A secret the job never needs: it must not show up in anything the job leaves behind.
 SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYNOTUSED'
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(('127.0.0.1', 0))
-        return probe.getsockname()[1]
 
 
 def load(name):
@@ -75,19 +69,25 @@ def job_dir(tmp_path_factory, installed):
     (private / 'inventory' / 'hosts').write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n'
                                                  % sys.executable)
     secrets = base / 'secrets'
-    secrets.mkdir()
+    (secrets / 'fleet').mkdir(parents=True)
     # A second cloud that cannot be reached: the inventory update reports it and goes on.
-    clouds = {'clouds': {LAB: {'provider': 'local'},
-                         'aws-elsewhere': {'provider': 'libcloud', 'driver': 'ec2', 'region': 'eu-west-1',
-                                           'host': '127.0.0.1', 'port': free_port(), 'secure': False}}}
+    elsewhere = {'provider': 'libcloud', 'driver': 'ec2', 'region': 'eu-west-1', 'host': '127.0.0.1',
+                 'port': free_port(), 'secure': False}
+    common = {'ANSIBLE_COLLECTIONS_PATH': str(installed['path']), 'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+              'PATH': os.environ['PATH'], 'ANSIBLE_HOME': str(base / 'ansible-home')}
+    # Job templates: the clouds file and the keys, two credentials.
+    clouds = {'clouds': {LAB: {'provider': 'local'}, 'aws-elsewhere': elsewhere}}
     envvars = inject('clouds-file', {'clouds_file': yaml.safe_dump(clouds)}, secrets)
     envvars.update(inject('libcloud-keys', {'key': 'AKIAIOSFODNN7EXAMPLE', 'secret': SECRET}, secrets))
-    envvars.update(ANSIBLE_COLLECTIONS_PATH=str(installed['path']), ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-                   PATH=os.environ['PATH'], ANSIBLE_HOME=str(base / 'ansible-home'))
+    envvars.update(common)
     (private / 'env').mkdir()
     (private / 'env' / 'envvars').write_text(yaml.safe_dump(envvars))
+    # The inventory source: one credential, a clouds file with the keys in it.
+    fleet = {'clouds': {LAB: {'provider': 'local'},
+                        'aws-elsewhere': dict(elsewhere, key='AKIAIOSFODNN7EXAMPLE', secret=SECRET)}}
+    inventory_env = dict(inject('clouds-file', {'clouds_file': yaml.safe_dump(fleet)}, secrets / 'fleet'), **common)
     purge_lab(LAB)
-    yield {'private': private, 'envvars': envvars, 'reports': base / 'reports'}
+    yield {'private': private, 'envvars': envvars, 'inventory_env': inventory_env, 'reports': base / 'reports'}
     purge_lab(LAB)
 
 
@@ -110,8 +110,10 @@ def events_text(runner):
 
 
 def workflow_order():
-    """provision, validate, teardown: the workflow's nodes along success and always edges."""
+    """provision, validate, teardown: the workflow's nodes along success and always edges; a
+    failed provision goes to teardown as well."""
     nodes = {n['identifier']: n for n in load('workflow.yml')['workflow_nodes']}
+    assert nodes['provision']['related']['failure_nodes'] == [{'identifier': 'teardown'}]
     order, node = [], nodes['provision']
     while node:
         order.append(node['unified_job_template']['name'])
@@ -135,7 +137,7 @@ def test_workflow_jobs_and_inventory_update_under_ansible_runner(job_dir, instal
         executable_cmd=str(BIN / 'ansible-inventory'),
         cmdline_args=['-i', str(job_dir['private'] / 'project' / 'inventory' / 'fleet.clouds.yml'), '--list',
                       '--export', '--output', str(listing)],
-        envvars=job_dir['envvars'], quiet=True)
+        envvars=job_dir['inventory_env'], quiet=True)
     assert rc == 0, out + err
     inventory = json.loads(listing.read_text())
     fleet = {name: vars_['cloudops']['name']['__ansible_unsafe'] for name, vars_ in inventory['_meta']['hostvars'].items()}
@@ -176,10 +178,10 @@ def test_ansible_builder_finds_the_dependencies(installed, tmp_path):
 
     shutil.copy(AWX / 'execution-environment.yml', tmp_path)
     shutil.copy(installed['tarball'], tmp_path)
-    subprocess.run([str(BIN / 'ansible-builder'), 'create', '-f', 'execution-environment.yml', '--context', 'context'],
-                   cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    subprocess.run([str(BIN / 'ansible-builder'), 'create', '-f', 'execution-environment.yml', '--context', 'context',
+                    '--output-filename', 'Containerfile'], cwd=tmp_path, check=True, capture_output=True, timeout=120)
     context = tmp_path / 'context'
     assert (context / '_build' / 'collections' / installed['tarball'].name).is_file()
     assert yaml.safe_load((context / '_build' / 'requirements.yml').read_text()) == {
         'collections': [{'name': 'collections/' + installed['tarball'].name, 'type': 'file'}]}
-    assert 'ansible-galaxy collection install' in (context / 'Dockerfile').read_text()
+    assert 'ansible-galaxy collection install' in (context / 'Containerfile').read_text()

@@ -10,7 +10,10 @@ Linode: 22344420).
 
 from __future__ import annotations
 
+import json
 import os
+import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -131,3 +134,18 @@ def failure_line():
             assert secret not in text
         return result['msg']
     return check
+
+
+@pytest.fixture
+def inventory(cloud, libcloud_clouds_file, tmp_path):
+    """inventory() -> (hostvars of ansible-inventory --list over the replayed cloud, its output);
+    checked to be free of every secret."""
+    def listing():
+        source = tmp_path / 'replay.clouds.yml'
+        source.write_text(yaml.safe_dump({'plugin': 'cloudops.multicloud.clouds', 'clouds_file': libcloud_clouds_file}))
+        proc = subprocess.run([str(pathlib.Path(sys.executable).with_name('ansible-inventory')), '-i', str(source),
+                               '--list'], capture_output=True, text=True, timeout=120, check=True)
+        for secret in SECRETS.values():
+            assert secret not in proc.stdout + proc.stderr
+        return json.loads(proc.stdout), proc.stderr
+    return listing

@@ -13,6 +13,7 @@ import json
 import pytest
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from inventory_helpers import plain
 
 DRIVER = 'azure_arm'
 IMAGE = 'OpenLogic:CentOS:7.3:latest'
@@ -26,6 +27,18 @@ def test_server_info_follows_every_page(run, replay):
         ('test-node-1', 'BUILD', '10.0.0.1'), ('test-node-2', 'BUILD', '10.0.0.2')]
     assert servers[0]['image'] == IMAGE and servers[0]['size'] == 'Standard_A1'
     assert servers[0]['id'].endswith(VMS + 'test-node-1')
+    assert any('skiptoken' in r['path'] for r in replay.requests('GET', '/virtualMachines'))
+
+
+def test_inventory_lists_every_page(inventory, replay):
+    listed, output = inventory()
+    hosts = {name: plain(vars_) for name, vars_ in listed['_meta']['hostvars'].items()}
+    assert sorted(hosts) == ['test-node-1', 'test-node-2'] and 'was not listed' not in output
+    record = hosts['test-node-1']['cloudops']
+    assert (record['provider'], record['region'], record['state'], record['size']) == (
+        'libcloud', 'eastus', 'BUILD', 'Standard_A1')
+    assert record['id'].endswith(VMS + 'test-node-1') and hosts['test-node-1']['ansible_host'] == '10.0.0.1'
+    assert set(listed['cloud_azure_replay']['hosts']) == set(hosts) == set(listed['state_build']['hosts'])
     assert any('skiptoken' in r['path'] for r in replay.requests('GET', '/virtualMachines'))
 
 

@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from inventory_helpers import plain
+
 DRIVER = 'digitalocean'
 LISTED = 'ubuntu-s-1vcpu-1gb-sfo3-01'
 TOKEN = 'replay-do-token-4c7q2m'
@@ -29,6 +31,16 @@ def test_server_info_reads_the_recorded_droplet(run):
     assert server['size'] == 's-1vcpu-1gb' and server['labels'] == {}
     assert server['connection'] == {'type': 'ssh', 'host': '128.199.13.158', 'user': None}
     assert run('server_info', name='nothing-here')['servers'] == []
+
+
+def test_inventory_has_the_droplet_in_the_common_shape(inventory):
+    listed, output = inventory()
+    (name, hostvars), = listed['_meta']['hostvars'].items()
+    record = plain(hostvars['cloudops'])
+    assert name == LISTED and 'was not listed' not in output
+    assert record['addresses']['public'] == '128.199.13.158' and record['addresses']['private'] == '10.124.0.2'
+    assert (record['id'], record['provider'], record['region'], record['state']) == ('3164444', 'libcloud', 'nyc1', 'ACTIVE')
+    assert plain(hostvars['ansible_host']) == '128.199.13.158'
 
 
 def test_image_and_size_info(run):

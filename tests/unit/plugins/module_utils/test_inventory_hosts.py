@@ -6,8 +6,8 @@ import pytest
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.inventory_hosts import (
-    address_for, check_filters, connection_vars, default_groups, host_names, host_record, secrets_of,
-    select_clouds, server_matches,
+    address_for, check_filters, connection_vars, default_groups, failure_line, fingerprint, host_names, host_record,
+    secrets_of, select_clouds, cache_keys, server_matches,
 )
 
 KNOWN = {'lab': {'provider': 'local'}, 'aws': {'provider': 'libcloud', 'driver': 'ec2'}}
@@ -25,6 +25,8 @@ def server(**fields):
 
 def test_every_defined_cloud_by_default():
     assert select_clouds(None, None, KNOWN, 'c.yml') == [('aws', EVERY), ('lab', EVERY)]
+    assert select_clouds(None, None, dict(KNOWN, local={}), 'c.yml', every=['aws']) == [('aws', EVERY)]
+    assert select_clouds(['local'], None, dict(KNOWN, local={}), 'c.yml', every=['aws']) == [('local', EVERY)]
 
 
 def test_entries_keep_their_order_and_own_filters_replace_the_common_ones():
@@ -95,6 +97,18 @@ def test_host_names_never_merge_two_servers():
     clash = [rec('a.lab', 'aws', 'i-1'), rec('a', 'lab', 'l1'), rec('a', 'aws', 'i-2')]
     names = host_names(clash)
     assert len(set(names)) == 3 and names == ['a.lab.aws.i-1', 'a.lab.l1', 'a.aws']
+    # ... and never onto a name another server has as it is.
+    taken = [rec('web', 'lab', 'v1'), rec('web', 'aws', 'i-1'), rec('web.lab', 'aws', 'i-2'), rec('web.lab.v1', 'gcp', 'x')]
+    assert host_names(taken) == ['web.lab.v1.2', 'web.aws', 'web.lab.aws.i-2', 'web.lab.v1']
+
+
+@pytest.mark.parametrize('names', [
+    ['a', 'a', 'a.x', 'a.x.1', 'a.x.1.2', 'a.y'],
+    ['n', 'n.c', 'n.c.1', 'n.c.1.2', 'n.c.1.3', 'n'],
+])
+def test_host_names_stay_distinct_whatever_the_names(names):
+    records = [rec(n, 'c' if i % 2 else 'x', str(i // 2 + 1)) for i, n in enumerate(names)]
+    assert len(set(host_names(records))) == len(records)
 
 
 def test_default_groups_are_valid_group_names():
@@ -109,3 +123,26 @@ def test_secrets_of_settings_at_any_depth():
     settings = {'provider': 'openstack', 'auth': {'username': 'u', 'password': 'hunter22'},
                 'key': 'AKIAX', 'secret': 's3cret', 'extra': [{'token': 't0ken'}]}
     assert sorted(secrets_of(settings)) == sorted(['hunter22', 'AKIAX', 's3cret', 't0ken'])
+
+
+def test_failure_line_is_one_line_without_secrets():
+    assert failure_line(CloudError('DescribeInstances failed: token t0ken-9 refused\nmore'), ['t0ken-9']) == (
+        'DescribeInstances failed: token ******** refused')
+    assert failure_line(KeyError('s3cret-key'), ['s3cret-key']) == "KeyError: '********'"
+    assert failure_line(RuntimeError(), []) == 'RuntimeError'
+
+
+def test_cached_hosts_depend_on_settings_credentials_and_selection():
+    settings = {'provider': 'libcloud', 'driver': 'ec2', 'port': 5710}
+    assert fingerprint(settings, ['AKIA1']) == fingerprint(dict(settings), ['AKIA1'])
+    assert fingerprint(settings, ['AKIA1']) != fingerprint(settings, ['AKIA2'])
+    assert fingerprint(settings, []) != fingerprint(dict(settings, port=5711), [])
+    one = select_clouds(['aws', 'lab'], {'states': ['ACTIVE']}, KNOWN, 'c.yml')
+    other = select_clouds(['aws', 'lab'], {'states': ['SHUTOFF']}, KNOWN, 'c.yml')
+    prints = {'aws': 'p1', 'lab': 'p2'}
+    keys = cache_keys('/s/a.clouds.yml', one, prints)
+    assert keys == cache_keys('/s/a.clouds.yml', list(one), dict(prints)) and keys['aws'] != keys['lab']
+    assert cache_keys('/s/a.clouds.yml', one, dict(prints, aws='p3'))['lab'] == keys['lab']
+    variants = [cache_keys('/s/a.clouds.yml', one, dict(prints, aws='p3')), cache_keys('/s/a.clouds.yml', other, prints),
+                cache_keys('/s/b.clouds.yml', one, prints)]
+    assert all(v['aws'] != keys['aws'] for v in variants) and len({v['aws'] for v in variants}) == 3
