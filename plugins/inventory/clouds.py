@@ -172,8 +172,8 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.fetch_clouds import fetch_all
 from ansible_collections.cloudops.multicloud.plugins.module_utils.inventory_hosts import (
-    address_for, connection_vars, default_groups, failure_line, fingerprint, group_name, host_names, host_record,
-    secrets_of, select_clouds, cache_keys, server_matches,
+    address_for, cache_keys, connection_vars, default_groups, failure_line, fingerprint, group_name, host_names,
+    host_record, secrets_of, select_clouds, server_matches,
 )
 
 SUFFIXES = ('.clouds.yml', '.clouds.yaml')
@@ -207,7 +207,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         stored = {}
         if use_cache:
             self.open_cache()
-            stored = {c: self._cache.get(keys[c]) for c in clouds if self._cache.get(keys[c])}
+            stored = {c: entry for c, entry in ((c, self._cache.get(keys[c])) for c in clouds) if entry}
         now = time.time()
         ttl = self.get_option('cache_timeout')
         fresh = {c for c in clouds if cache and c in stored and (ttl == 0 or now - stored[c]['fetched'] < ttl)}

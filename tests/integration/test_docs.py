@@ -14,7 +14,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ANSIBLE_DOC = str(pathlib.Path(sys.executable).with_name('ansible-doc'))
 PLUGINS = sorted(
     (kind, path.stem)
-    for kind, folder in (('module', 'modules'), ('connection', 'connection'), ('filter', 'filter'))
+    for kind, folder in (('module', 'modules'), ('connection', 'connection'), ('filter', 'filter'), ('inventory', 'inventory'))
     for path in (ROOT / 'plugins' / folder).glob('*.py')
     if not path.name.startswith('_')
 )

@@ -6,8 +6,8 @@ import pytest
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.inventory_hosts import (
-    address_for, check_filters, connection_vars, default_groups, failure_line, fingerprint, host_names, host_record,
-    secrets_of, select_clouds, cache_keys, server_matches,
+    address_for, cache_keys, check_filters, connection_vars, default_groups, failure_line, fingerprint, host_names,
+    host_record, secrets_of, select_clouds, server_matches,
 )
 
 KNOWN = {'lab': {'provider': 'local'}, 'aws': {'provider': 'libcloud', 'driver': 'ec2'}}
