@@ -168,7 +168,7 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable, get_cache_plugin
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud import credentials_in_use, provider_for
-from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import defined_clouds, find_clouds_file, load_clouds
+from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import defined_clouds, find_clouds_file, with_local
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.fetch_clouds import fetch_all
 from ansible_collections.cloudops.multicloud.plugins.module_utils.inventory_hosts import (
@@ -194,9 +194,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         try:
             clouds_file = find_clouds_file(self.get_option('clouds_file'))
-            known = load_clouds(clouds_file)
+            defined = defined_clouds(clouds_file)
+            known = with_local(defined)
             selection = select_clouds(self.get_option('clouds'), self.get_option('filters'), known, clouds_file,
-                                      every=defined_clouds(clouds_file))
+                                      every=defined)
         except CloudError as exc:
             raise AnsibleParserError('%s: %s' % (path, exc))
         clouds = [cloud for cloud, filters in selection]

@@ -106,11 +106,16 @@ def defined_clouds(path):
     return parse_clouds(text, path)
 
 
-def load_clouds(path):
-    """Read a clouds file (None: no file) and add the implicit `local` cloud."""
-    clouds = defined_clouds(path)
+def with_local(clouds):
+    """``clouds`` and the implicit `local` cloud, which exists whether a file defines it or not."""
+    clouds = dict(clouds)
     clouds.setdefault(DEFAULT_CLOUD, {'provider': 'local'})
     return clouds
+
+
+def load_clouds(path):
+    """Read a clouds file (None: no file) and add the implicit `local` cloud."""
+    return with_local(defined_clouds(path))
 
 
 def resolve_cloud(name, clouds_file=None, environ=None):
