@@ -26,6 +26,9 @@ def provider_for(name, settings, timeout=180, wait=True, api_retries=3):
             return Ec2Provider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
         from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.provider import LibcloudProvider
         return LibcloudProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+    if family == 'openstack':
+        from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.provider import OpenStackProvider
+        return OpenStackProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
     raise CloudError('cloud: %r uses the %s provider, which this release of the collection does '
                      'not include yet' % (name, family))
 
@@ -35,4 +38,7 @@ def credentials_in_use(settings, environ=None):
     if settings.get('provider') == 'libcloud':
         from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.driver import credentials
         return [value for value in credentials(settings, environ) if value]
+    if settings.get('provider') == 'openstack':
+        from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.api import credentials
+        return credentials(settings, environ)
     return []

@@ -29,8 +29,8 @@ CLOUD_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 # Keys each provider accepts; anything else is a typo worth naming.
 PROVIDER_KEYS = {
     'local': {'provider', 'state_dir', 'external_cidr'},
-    'openstack': {'provider', 'cloud', 'auth', 'auth_type', 'region_name', 'interface',
-                  'identity_api_version', 'verify', 'cacert'},
+    'openstack': {'provider', 'cloud', 'clouds_yaml', 'auth', 'auth_type', 'region_name', 'interface',
+                  'identity_api_version', 'verify', 'cacert', 'external_network', 'image', 'size'},
     'libcloud': {'provider', 'driver', 'region', 'key', 'secret', 'host', 'port', 'secure',
                  'extra', 'image', 'size'},
 }

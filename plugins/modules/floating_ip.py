@@ -36,7 +36,8 @@ options:
   network:
     description:
       - Name of the external network to allocate the floating IP on. The local lab's is V(external);
-        EC2's is V(internet).
+        EC2's is V(internet). On OpenStack V(external) is the cloud's external network (its
+        C(external_network) setting in the clouds file, or its only one), or give the network's name.
       - When omitted, a new floating IP is allocated on the cloud's external network, and an existing
         one is left on its own.
     type: str

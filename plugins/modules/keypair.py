@@ -14,6 +14,7 @@ description:
     private key is returned once, by the task that generates it; the cloud does not keep it.
   - A keypair's key never changes in place. Giving a different O(public_key) for an existing
     keypair fails and leaves the keypair as it is.
+  - On OpenStack key pairs carry no labels, so a task with O(labels) is refused there.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 requirements:

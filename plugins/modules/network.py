@@ -14,6 +14,8 @@ description:
   - On EC2 (libcloud provider, driver ec2) a network is a VPC, named by its C(Name) tag, with the
     other labels as tags. The name V(internet) (or V(external)) stands for the internet, which EC2
     reaches through a router's internet gateway; it cannot be created or deleted.
+  - On OpenStack a network is a neutron network with its labels as tags C(key=value). The cloud's
+    external networks are listed, and neither changed nor deleted.
   - Deleting a network also deletes its subnets, and is refused while a server or router
     still has an address on it. On EC2 it is also refused while a router (route table) or
     security group of the VPC exists.
@@ -34,12 +36,13 @@ options:
       - MTU of the network, 576 to 9000. New networks default to 1500.
       - Changing it on an existing network changes every interface attached to it.
       - On EC2 the MTU inside a VPC is fixed at 9001; any other value is refused.
+      - On OpenStack the largest MTU is the cloud's (its network type's); neutron refuses more.
     type: int
   cidr:
     description:
       - Address range of the network, such as V(10.10.0.0/16). It cannot be changed once the network exists.
       - On EC2 it is the VPC's CIDR block, a /16 to /28, and defaults to V(10.0.0.0/16).
-      - On the local lab it is optional; when given, every subnet of the network must lie inside it.
+      - On the local lab and OpenStack it is optional; when given, every subnet of the network must lie inside it.
     type: str
   labels:
     description:

@@ -17,6 +17,7 @@ description:
   - A subnet can be attached to one router at a time.
   - On the local lab a router is a network namespace with IP forwarding on, a C(qr-) interface
     on each subnet and a C(qg-) interface on the external network.
+  - On OpenStack a router is a neutron router; its interfaces are router ports on the subnets.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 options:
@@ -40,6 +41,7 @@ options:
   external_network:
     description:
       - Name of the external network to give the router a gateway on. The local lab's is V(external).
+        On OpenStack V(external) is the cloud's external network, or give the network's name.
       - The empty string removes the gateway. When omitted, the gateway is left as it is (none
         for a new router).
       - Removing the gateway is refused while a floating IP is routed through it.

@@ -22,6 +22,8 @@ description:
     replaces that rule. A server's egress on EC2 is what any of its groups allows, so a group
     without egress rules lets its servers send anywhere even if another of their groups has
     egress rules. EC2 cannot change a group's description in place.
+  - On OpenStack a group without egress rules keeps neutron's allow-all egress rules (IPv4 and
+    IPv6), which its rules do not show; giving it egress rules replaces them.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 options:

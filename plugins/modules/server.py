@@ -18,6 +18,10 @@ description:
     in check mode or not.
   - On the local lab a server is a network namespace with its own UTS, PID and mount namespaces and
     an init process; its hostname is its name, which the kernel limits to 64 bytes.
+  - On OpenStack a server is a nova server, its labels are its metadata, and O(size) is a flavor. A
+    batch is created with concurrent requests and awaited as one; the project's quota is checked
+    before the first server is created. A server that goes to ERROR fails the task with nova's
+    reason, and the result's RV(servers) lists what was created.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 options:

@@ -102,3 +102,24 @@ def aws(ec2_settings):
         'ec2', region_name=ec2_settings['region'],
         endpoint_url='http://%s:%s' % (ec2_settings['host'], ec2_settings['port']),
         aws_access_key_id=ec2_settings['key'], aws_secret_access_key=ec2_settings['secret'])
+
+
+# The OpenStack backend: the control plane of tests/clouds/openstack/up, started once per session
+# (and stopped at its end if this session started it).
+OPENSTACK_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'openstack')
+
+
+@pytest.fixture(scope='session')
+def openstack_clouds_file():
+    started = not os.path.exists(os.path.join(OPENSTACK_HARNESS, '.state'))
+    proc = subprocess.run([os.path.join(OPENSTACK_HARNESS, 'up')], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, 'tests/clouds/openstack/up failed:\n' + proc.stderr[-4000:]
+    yield proc.stdout.strip()
+    if started:
+        subprocess.run([os.path.join(OPENSTACK_HARNESS, 'down')], check=True)
+
+
+@pytest.fixture(scope='session')
+def openstack_settings(openstack_clouds_file):
+    with open(openstack_clouds_file) as handle:
+        return yaml.safe_load(handle)['clouds']['openstack-local']

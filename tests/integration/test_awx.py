@@ -172,7 +172,7 @@ def test_ansible_builder_finds_the_dependencies(installed, tmp_path):
     data = yaml.safe_load(introspected.split('\n', 1)[1])
     python = {line.split()[0] for line in data['python']}
     system = {line.split('  #')[0] for line in data['system']}
-    assert python == {'cryptography', 'apache-libcloud>=3.8'}
+    assert python == {'cryptography', 'openstacksdk>=4.0', 'apache-libcloud>=3.8'}
     assert {'iproute2 [platform:dpkg]', 'nftables', 'iperf3', 'util-linux'} <= system
     assert not any('ansible-core' in line or '<' in line for line in data['python']), 'no ansible-core, no upper pins'
 

@@ -24,8 +24,11 @@ def test_malformed_clouds_file_names_file_and_key(run, lab_clean, tmp_path):
     assert run('network', name='x', state='absent')['changed'] is False
 
 
-def test_cloud_of_a_provider_not_in_this_release(run, lab_clean, tmp_path):
+def test_openstack_cloud_without_its_clouds_yaml(run, lab_clean, tmp_path):
     path = tmp_path / 'clouds.yml'
-    path.write_text('clouds:\n  osp: {provider: openstack, cloud: devstack}\n')
+    path.write_text('clouds:\n  osp: {provider: openstack, cloud: devstack, clouds_yaml: %s/none.yaml}\n'
+                    '  osq: {provider: openstack, cloud: devstack}\n' % tmp_path)
     failed = run('network', name='x', cloud='osp', clouds_file=str(path))
-    assert failed['msg'] == "cloud: 'osp' uses the openstack provider, which this release of the collection does not include yet"
+    assert failed['msg'] == "cloud: 'osp': clouds_yaml %s/none.yaml does not exist" % tmp_path
+    failed = run('network', name='x', cloud='osq', clouds_file=str(path))
+    assert failed['msg'].startswith("cloud: 'osq': its openstack settings cannot be used: ") and '\n' not in failed['msg']

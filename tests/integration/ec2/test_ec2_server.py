@@ -4,14 +4,13 @@ paging, bad input, throttling and unreachable endpoints."""
 from __future__ import annotations
 
 import base64
-import http.client
-import http.server
 import json
 import socket
-import threading
 
 import pytest
 import yaml
+
+from fault_proxy import FaultProxy
 
 AMI_NAME = 'amzn2-ami-hvm-2.0.20180810-x86_64-gp2'
 THROTTLED = ('<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code>'
@@ -255,52 +254,8 @@ def test_image_and_size_default_to_the_clouds_file(run, aws, net, ec2_settings, 
 
 
 # ---------------------------------------------------------------------- faults on the wire
-class FaultProxy:
-    """An HTTP proxy on 127.0.0.1 in front of moto: the first ``faults`` requests get ``body`` with
-    ``status`` instead of an answer (None: every request does), the rest go through."""
-
-    def __init__(self, upstream_port, faults, status=503, body=THROTTLED):
-        self.faults, self.answered, self.forwarded = faults, 0, 0
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep the test output quiet
-                pass
-
-            def do_POST(self):
-                data = self.rfile.read(int(self.headers.get('Content-Length') or 0))
-                if proxy.faults is None or proxy.answered < proxy.faults:
-                    proxy.answered += 1
-                    self._reply(status, body.encode(), 'text/xml')
-                    return
-                proxy.forwarded += 1
-                upstream = http.client.HTTPConnection('127.0.0.1', upstream_port, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ('host', 'connection')}
-                upstream.request('POST', self.path, body=data, headers=headers)
-                answer = upstream.getresponse()
-                self._reply(answer.status, answer.read(), answer.getheader('Content-Type', 'text/xml'))
-                upstream.close()
-
-            do_GET = do_POST
-
-            def _reply(self, code, payload, content_type):
-                self.send_response(code)
-                self.send_header('Content-Type', content_type)
-                self.send_header('Content-Length', str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+def moto_url(settings):
+    return 'http://127.0.0.1:%s' % settings['port']
 
 
 def clouds_file_at(tmp_path, settings, port):
@@ -315,35 +270,35 @@ def assert_no_secret(result, settings):
 
 
 def test_throttling_is_retried_with_backoff(run, aws, net, ec2_settings, tmp_path):
-    with FaultProxy(ec2_settings['port'], faults=3) as proxy:
+    with FaultProxy(moto_url(ec2_settings), times=3, body=THROTTLED, content_type='text/xml') as proxy:
         clouds = clouds_file_at(tmp_path, ec2_settings, proxy.port)
         created = run('server', clouds_file=clouds, api_retries=3, name='patient', image=AMI_NAME, networks=['front'])
         assert created['changed'] and created['server']['status'] == 'ACTIVE', created
-        assert proxy.answered == 3 and proxy.forwarded > 0
+        assert proxy.faults == 3 and proxy.forwarded > 0
     assert [tags(i)['Name'] for i in instances(aws)] == ['patient']
     assert_no_secret(created, ec2_settings)
 
 
 def test_throttling_that_never_ends_fails_clearly(run, aws, net, ec2_settings, tmp_path):
-    with FaultProxy(ec2_settings['port'], faults=None) as proxy:
+    with FaultProxy(moto_url(ec2_settings), body=THROTTLED, content_type='text/xml') as proxy:
         clouds = clouds_file_at(tmp_path, ec2_settings, proxy.port)
         failed = run('server', clouds_file=clouds, api_retries=2, name='never', image=AMI_NAME, networks=['front'])
         assert failed['failed'] and '\n' not in failed['msg']
         assert 'RequestLimitExceeded' in failed['msg'] and '(after 3 attempts)' in failed['msg'], failed['msg']
-        assert proxy.answered == 3 and proxy.forwarded == 0
+        assert proxy.faults == 3 and proxy.forwarded == 0
     assert instances(aws) == []
     assert_no_secret(failed, ec2_settings)
 
 
 def test_refused_credentials_are_not_printed(run, aws, net, ec2_settings, tmp_path):
-    with FaultProxy(ec2_settings['port'], faults=None, status=401, body=REFUSED) as proxy:
+    with FaultProxy(moto_url(ec2_settings), status=401, body=REFUSED, content_type='text/xml') as proxy:
         clouds = clouds_file_at(tmp_path, ec2_settings, proxy.port)
         for module, args in (('server', {'name': 'x', 'image': AMI_NAME}), ('server_info', {}), ('cloud_info', {})):
             failed = run(module, clouds_file=clouds, **args)
             assert failed['failed'] and '\n' not in failed['msg']
             assert 'the access key or secret was refused' in failed['msg'], failed['msg']
             assert_no_secret(failed, ec2_settings)
-        assert proxy.answered == 3, 'an authentication failure was retried'
+        assert proxy.faults == 3, 'an authentication failure was retried'
     assert instances(aws) == []
 
 

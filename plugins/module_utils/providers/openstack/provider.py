@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""OpenStack through openstacksdk: every kind of the collection on nova, neutron and glance.
+
+network, subnet, router, security_group and floating_ip are their neutron namesakes, server a
+nova server, keypair a nova key pair. Labels are neutron tags and server metadata. One handler
+per kind does the work; this class routes to them and answers what several kinds share.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, NotFound
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import KINDS, Provider
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack import compute, network
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.api import OpenStackApi
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.compute import UUID
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.tags import tag_filter
+
+# Kinds neutron can filter by tag, with the listing call of each.
+TAGGED = {'network': 'networks', 'subnet': 'subnets', 'router': 'routers', 'security_group': 'security_groups',
+          'floating_ip': 'ips'}
+
+
+class OpenStackProvider(Provider):
+    family = 'openstack'
+
+    def __init__(self, cloud, settings, timeout=180, wait=True, api_retries=3):
+        super().__init__(cloud, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+        self.api = OpenStackApi(cloud, settings, timeout=timeout, retries=api_retries)
+        self.region = self.api.region
+        self.handlers = {
+            'network': network.Networks(self),
+            'subnet': network.Subnets(self),
+            'router': network.Routers(self),
+            'security_group': network.SecurityGroups(self),
+            'floating_ip': network.FloatingIps(self),
+            'server': compute.Servers(self),
+            'keypair': compute.Keypairs(self),
+        }
+        self._tags_on_create = None
+        self._externals = None
+
+    def handler(self, kind):
+        if kind not in self.handlers:
+            raise self.unsupported('%s objects' % kind)
+        return self.handlers[kind]
+
+    # ------------------------------------------------------------------ what several kinds share
+    @property
+    def tags_on_create(self):
+        """Whether neutron takes tags in a create request (its tag-creation extension)."""
+        if self._tags_on_create is None:
+            found = self.api.call('listing network extensions', self.api.proxy('network').extensions)
+            self._tags_on_create = any(e.alias == 'tag-creation' for e in found)
+        return self._tags_on_create
+
+    @tags_on_create.setter
+    def tags_on_create(self, value):
+        self._tags_on_create = value
+
+    def external_networks(self):
+        if self._externals is None:
+            self._externals = self.api.call('listing external networks', self.api.proxy('network').networks,
+                                            is_router_external=True)
+        return self._externals
+
+    def external_network(self, field):
+        """The cloud's external network: the clouds file's external_network, else the only one there is."""
+        externals = self.external_networks()
+        wanted = self.settings.get('external_network')
+        if wanted:
+            found = [n for n in externals if wanted in (n.name, n.id)]
+            if not found:
+                raise NotFound('%s: the external network %r of cloud %s (its external_network setting) does not '
+                               'exist; external networks: %s' % (field, wanted, self.cloud,
+                                                                 network.joined(n.name for n in externals) or 'none'))
+            return found[0]
+        if len(externals) == 1:
+            return externals[0]
+        if not externals:
+            raise NotFound('%s: cloud %s has no external network' % (field, self.cloud))
+        names = network.joined(n.name for n in externals)
+        raise CloudError('%s: cloud %s has %d external networks (%s); name one, or set external_network in the '
+                         'cloud\'s entry of the clouds file' % (field, self.cloud, len(externals), names))
+
+    def port_users(self, ports):
+        """'server 'web-1' (10.0.0.5)', 'router 'edge'' for the ports that keep a network or subnet in use."""
+        users, servers, routers = [], None, None
+        for port in ports:
+            owner = port.device_owner or ''
+            if owner in network.OWN_DEVICE_OWNERS:
+                continue
+            address = ', '.join(f['ip_address'] for f in port.fixed_ips or [])
+            if owner.startswith('compute:'):
+                servers = self.server_names() if servers is None else servers
+                users.append('server %r (%s)' % (servers.get(port.device_id, port.device_id), address))
+            elif owner == network.ROUTER_INTERFACE:
+                routers = {r.id: r.name for r in self.handlers['router'].routers()} if routers is None else routers
+                users.append('router %r (%s)' % (routers.get(port.device_id, port.device_id), address))
+            else:
+                users.append('port %s (%s)' % (port.name or port.id, address))
+        return users
+
+    def server_names(self):
+        found = self.api.call('listing servers', self.api.proxy('compute').servers, details=False)
+        return {s.id: s.name for s in found}
+
+    def server_by_name(self, name, field):
+        servers = self.handlers['server'].servers(name)
+        return self.handlers['server'].one_by_name('server', servers, name, field)
+
+    def find_image(self, wanted):
+        wanted = wanted or self.settings.get('image')
+        if not wanted:
+            raise CloudError('image: give the name or id of an image (see image_info), or set image in the '
+                             'cloud\'s entry of the clouds file')
+        found = [i for i in compute.images(self, None if UUID.match(wanted) else wanted) if wanted in (i.id, i.name)]
+        if not found:
+            raise NotFound('image: %r is not an active image of cloud %s (see image_info)' % (wanted, self.cloud))
+        if len(found) > 1:
+            raise CloudError('image: %d images of cloud %s are named %r; give the id of one: %s'
+                             % (len(found), self.cloud, wanted, network.joined(i.id for i in found)))
+        return found[0]
+
+    def find_flavor(self, wanted):
+        wanted = wanted or self.settings.get('size')
+        if not wanted:
+            raise CloudError('size: give the name of a flavor (see size_info), or set size in the cloud\'s entry '
+                             'of the clouds file')
+        found = [s for s in compute.sizes(self) if wanted in (s.id, s.name)]
+        if not found:
+            raise NotFound('size: %r is not a flavor of cloud %s; flavors: %s'
+                           % (wanted, self.cloud, network.joined(s.name for s in compute.sizes(self))))
+        flavor = found[0]
+        return _Flavor(flavor.id, flavor.name, flavor.vcpus, flavor.ram_mb)
+
+    def image_names(self):
+        return {i.id: i.name for i in compute.images(self)}
+
+    # ------------------------------------------------------------------ reading
+    def list(self, kind, name=None):
+        return self.handler(kind).list(name)
+
+    def images(self, name=None):
+        return compute.images(self, name)
+
+    def sizes(self, name=None):
+        return compute.sizes(self, name)
+
+    def describe(self):
+        externals = self.external_networks()
+        cidrs = {}
+        for subnet in self.handlers['subnet'].subnets():
+            cidrs.setdefault(subnet.network_id, []).append(subnet.cidr)
+        return {
+            'name': self.cloud,
+            'provider': self.family,
+            'region': self.region,
+            'external_networks': [{'name': n.name, 'id': n.id, 'cidr': sorted(cidrs.get(n.id, [None]))[0]}
+                                  for n in externals],
+            'counts': {kind + 's': len(self.handlers[kind].list()) for kind in KINDS},
+            'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True, 'bulk_create': True,
+                             'data_plane': False, 'network_mtu': True},
+        }
+
+    def labelled(self, labels):
+        """[{kind, id, name}] of every object whose labels include all of ``labels``; neutron filters by tag."""
+        found = []
+        for kind in KINDS:
+            if kind in TAGGED and labels:
+                listing = getattr(self.api.proxy('network'), TAGGED[kind])
+                records = self.api.call('listing %ss by label' % kind.replace('_', ' '), listing,
+                                        tags=tag_filter(labels))
+                for item in records:
+                    found.append({'kind': kind, 'id': item.id, 'name': getattr(item, 'floating_ip_address', None)
+                                  if kind == 'floating_ip' else item.name})
+                continue
+            if kind == 'keypair' and labels:
+                continue  # key pairs carry no labels on OpenStack
+            for record in self.handlers[kind].list():
+                if all((record.labels or {}).get(k) == v for k, v in (labels or {}).items()):
+                    found.append({'kind': kind, 'id': record.id, 'name': getattr(record, 'name', None) or record.address})
+        return found
+
+    # ------------------------------------------------------------------ changing
+    def check_create(self, kind, name, desired):
+        return self.handler(kind).check_create(name, desired)
+
+    def create(self, kind, name, desired):
+        return self.handler(kind).create(name, desired)
+
+    def create_many(self, kind, names, desired):
+        if kind == 'server':
+            return self.handlers['server'].create_many(names, desired)
+        return super().create_many(kind, names, desired)
+
+    def check_update(self, kind, record, changes):
+        return self.handler(kind).check_update(record, changes)
+
+    def update(self, kind, record, changes):
+        return self.handler(kind).update(record, changes)
+
+    def check_delete(self, kind, record):
+        return self.handler(kind).check_delete(record)
+
+    def delete(self, kind, record):
+        return self.handler(kind).delete(record)
+
+    def delete_many(self, kind, records):
+        if kind == 'server':
+            return self.handlers['server'].delete_many(records)
+        return super().delete_many(kind, records)
+
+    def check_action(self, record, action):
+        return self.handlers['server'].check_action(record, action)
+
+    def server_action(self, record, action):
+        return self.handlers['server'].action(record, action)
+
+    def check_many(self, steps):
+        """As the base, except that a step may name a server an earlier create step of the batch makes:
+        its power action is checked on the preview, its floating IP against its networks."""
+        servers, results, planned = self.handlers['server'], [], {}
+        for op, kind, target, arg in steps:
+            if op == 'create' and kind == 'server':
+                _spec, previews = servers.plan(target, arg)
+                planned.update((name, arg) for name in target)
+                results.append(previews)
+                continue
+            if op == 'create':
+                handler = self.handler(kind)
+                if kind == 'floating_ip':
+                    results.append([handler.check_create(name, arg, planned) for name in target])
+                else:
+                    results.append([handler.check_create(name, arg) for name in target])
+                continue
+            if op == 'action':
+                servers.check_action(target if isinstance(target, dict) else {'name': target, 'status': 'ACTIVE'}, arg)
+            elif op == 'update':
+                self.check_update(kind, target, arg)
+            elif op == 'delete':
+                self.check_delete(kind, target)
+            results.append(None)
+        return results
+
+
+class _Flavor:
+    """What a boot needs of a flavor."""
+
+    def __init__(self, flavor_id, name, vcpus, ram):
+        self.id, self.name, self.vcpus, self.ram = flavor_id, name, vcpus, ram

@@ -1,0 +1,52 @@
+"""The lifecycle playbook on openstack-local: provision, validate (no data plane: the fake driver's
+servers are records), report, tear down; the openstack CLI then finds nothing of the run left."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
+
+
+def lifecycle(clouds_file, topology, run_id, report_dir):
+    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR='1')
+    return subprocess.run(
+        [PLAYBOOK, str(ROOT / 'playbooks' / 'lifecycle.yml'), '-e', 'cloud=openstack-local', '-e', 'run_id=%s' % run_id,
+         '-e', 'topology_file=%s' % (ROOT / 'playbooks' / 'topologies' / topology), '-e', 'report_dir=%s' % report_dir],
+        capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def left_behind(osc, run_id):
+    """Every object labelled with the run id that still exists, by kind, as the openstack CLI lists them."""
+    tag = 'run-id=%s' % run_id
+    found = {kind: [item['ID'] for item in osc(*argv, '--tags', tag)]
+             for kind, argv in (('networks', ('network', 'list')), ('subnets', ('subnet', 'list')),
+                                ('routers', ('router', 'list')), ('floating_ips', ('floating', 'ip', 'list')),
+                                ('security_groups', ('security', 'group', 'list')))}
+    found['servers'] = [s['ID'] for s in osc('server', 'list', '--long')
+                        if 'run-id' in str(s.get('Properties')) and run_id in str(s.get('Properties'))]
+    return {kind: ids for kind, ids in found.items() if ids}
+
+
+@pytest.mark.usefixtures('os_clean')
+def test_lifecycle_provisions_reports_and_leaves_nothing(openstack_clouds_file, osc, tmp_path):
+    run_id = 'pytest-os-default'
+    proc = lifecycle(openstack_clouds_file, 'default.yml', run_id, tmp_path)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert 'runs no guests, so no packet can be sent' in proc.stdout
+    report = json.loads((tmp_path / 'report.json').read_text())
+    assert report['run']['id'] == run_id and report['run']['cloud'] == 'openstack-local'
+    assert report['run']['data_plane'] is False and report['summary']['verdict'] == 'pass'
+    for name in ('junit.xml', 'report.html'):
+        assert (tmp_path / name).is_file()
+    made = {r['kind'] for r in json.loads((tmp_path / 'manifest.json').read_text())['resources']}
+    assert made == {'network', 'subnet', 'router', 'security_group', 'server', 'floating_ip'}, made
+    assert left_behind(osc, run_id) == {}
