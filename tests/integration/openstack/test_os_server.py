@@ -131,6 +131,22 @@ def test_floating_ip_allocate_associate_detach_release(run, osc, routed):
     assert run('floating_ip', address=address, state='absent')['changed'] is False
 
 
+def test_a_server_on_a_named_subnet_gets_a_port_that_goes_with_it(run, osc, routed):
+    run('subnet', name='app-t', network='app', cidr='10.9.1.0/24', labels=LABELS)
+    args = {'name': 'pinned', 'networks': [{'name': 'app', 'subnet': 'app-t', 'fixed_ip': '10.9.1.20'}],
+            'security_groups': ['app-g'], 'labels': LABELS}
+    created = run('server', **args)
+    assert created['changed'] and created['server']['networks'][0] == {
+        'network': 'app', 'subnet': 'app-t', 'address': '10.9.1.20', 'interface': 'eth0'}, created
+    port = osc('port', 'list', '--server', created['server']['id'], '--long')[0]
+    assert port['Fixed IP Addresses'][0]['ip_address'] == '10.9.1.20' and port['Name'] == 'pinned-eth0'
+    assert run('server', **args)['changed'] is False
+    taken = run('server', name='second', networks=[{'name': 'app', 'fixed_ip': '10.9.1.20'}])
+    assert taken['failed'] and taken['msg'] == "networks[0].fixed_ip: 10.9.1.20 is already in use on network 'app'"
+    assert run('server', name='pinned', state='absent', labels=LABELS)['changed']
+    assert [p['Name'] for p in osc('port', 'list', '--network', 'app') if p['Name'] == 'pinned-eth0'] == []
+
+
 def test_keypairs(run, osc):
     imported = run('keypair', name='imported', public_key=PUBLIC_KEY)
     assert imported['changed'] and imported['keypair']['public_key'] == ' '.join(PUBLIC_KEY.split()[:2])

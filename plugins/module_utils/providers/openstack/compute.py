@@ -57,8 +57,12 @@ class Servers(Handler):
         found = self.call('listing servers', self.compute.servers, details=True, **query)
         return [s for s in found if name is None or s.name == name]
 
+    def live(self, name=None):
+        """Servers that still count: a DELETED one is listed until nova has destroyed its record."""
+        return [s for s in self.servers(name) if s.status != 'DELETED']
+
     def list(self, name=None):
-        return self.render(self.servers(name))
+        return self.render(self.live(name))
 
     def render(self, servers):
         if not servers:
@@ -103,9 +107,6 @@ class Servers(Handler):
             security_groups=sorted({g['name'] for g in server.security_groups or []}),
             key_name=server.key_name or None, labels=dict(server.metadata or {}), created=server.created_at,
             connection={})
-
-    def by_ids(self, ids):
-        return [s for s in self.servers() if s.id in ids]
 
     # ------------------------------------------------------------------ planning
     def plan(self, names, desired):
@@ -251,10 +252,10 @@ class Servers(Handler):
 
     def _clean_ports(self, names):
         """Ports made for servers that were not created, or are deleted, go with them."""
-        for name in names:
-            for port in self.ports(tags='%s=%s' % (PORT_TAG, name)):
-                if not port.device_id:
-                    self.call('deleting port %s' % port.id, self.net.delete_port, port.id, ignore_missing=True)
+        tags = {'%s=%s' % (PORT_TAG, name) for name in names}
+        for port in self.ports():
+            if not port.device_id and tags.intersection(port.tags or []):
+                self.call('deleting port %s' % port.id, self.net.delete_port, port.id, ignore_missing=True)
 
     def _await(self, ids, done, gone=False):
         """{name: server} once done(server) holds for every id (with ``gone``: until they no longer exist)."""
@@ -264,7 +265,7 @@ class Servers(Handler):
             current = {s.id: s for s in self.servers()}
             for name, sid in list(pending.items()):
                 server = current.get(sid)
-                if gone and (server is None or server.status == 'DELETED'):
+                if gone and server is None:
                     del pending[name]
                 elif not gone and server is not None and done(server):
                     finished[name] = server

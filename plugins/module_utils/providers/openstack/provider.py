@@ -107,7 +107,7 @@ class OpenStackProvider(Provider):
         return {s.id: s.name for s in found}
 
     def server_by_name(self, name, field):
-        servers = self.handlers['server'].servers(name)
+        servers = self.handlers['server'].live(name)
         return self.handlers['server'].one_by_name('server', servers, name, field)
 
     def find_image(self, wanted):
