@@ -111,3 +111,85 @@ class Provider:
                     self.check_delete(kind, target)
             results.append(None)
         return results
+
+
+class RoutedProvider(Provider):
+    """A provider whose kinds each have a handler (self.handlers: {kind: handler}) that does the work:
+    list(name), check_create/create(name, desired), check_update/update(record, changes),
+    check_delete/delete(record), and optionally create_many and delete_many; the server handler
+    also check_action(record, action) and action(record, action)."""
+
+    handlers = {}
+
+    def handler(self, kind):
+        if kind not in self.handlers:
+            raise self.unsupported('%s objects' % kind)
+        return self.handlers[kind]
+
+    def list(self, kind, name=None):
+        return self.handler(kind).list(name)
+
+    def check_create(self, kind, name, desired):
+        return self.handler(kind).check_create(name, desired)
+
+    def create(self, kind, name, desired):
+        return self.handler(kind).create(name, desired)
+
+    def create_many(self, kind, names, desired):
+        handler = self.handler(kind)
+        if hasattr(handler, 'create_many'):
+            return handler.create_many(names, desired)
+        return super().create_many(kind, names, desired)
+
+    def check_update(self, kind, record, changes):
+        return self.handler(kind).check_update(record, changes)
+
+    def update(self, kind, record, changes):
+        return self.handler(kind).update(record, changes)
+
+    def check_delete(self, kind, record):
+        return self.handler(kind).check_delete(record)
+
+    def delete(self, kind, record):
+        return self.handler(kind).delete(record)
+
+    def delete_many(self, kind, records):
+        handler = self.handler(kind)
+        if hasattr(handler, 'delete_many'):
+            return handler.delete_many(records)
+        return super().delete_many(kind, records)
+
+    def check_action(self, record, action):
+        return self.handler('server').check_action(record, action)
+
+    def server_action(self, record, action):
+        return self.handler('server').action(record, action)
+
+    def check_many(self, steps):
+        """As the base, except that a step may name a server an earlier create step of the batch
+        makes: its power action is checked on the preview, its floating IP against that server's
+        planned networks (the server handler's check_batch gives previews and plans; the floating
+        IP handler's check_create takes the plans)."""
+        servers, results, planned = self.handler('server'), [], {}
+        for op, kind, target, arg in steps:
+            if op == 'create' and kind == 'server':
+                previews, plans = servers.check_batch(target, arg)
+                planned.update(plans)
+                results.append(previews)
+                continue
+            if op == 'create':
+                handler = self.handler(kind)
+                if kind == 'floating_ip':
+                    results.append([handler.check_create(name, arg, planned) for name in target])
+                else:
+                    results.append([handler.check_create(name, arg) for name in target])
+                continue
+            if op == 'action':
+                servers.check_action(target if isinstance(target, dict) else {'name': target, 'status': 'ACTIVE'}, arg)
+            elif isinstance(target, dict):
+                if op == 'update':
+                    self.check_update(kind, target, arg)
+                else:
+                    self.check_delete(kind, target)
+            results.append(None)
+        return results

@@ -4,24 +4,10 @@ servers are records), report, tear down; the openstack CLI then finds nothing of
 from __future__ import annotations
 
 import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[3]
-PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
-
-
-def lifecycle(clouds_file, topology, run_id, report_dir):
-    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_NOCOLOR='1')
-    return subprocess.run(
-        [PLAYBOOK, str(ROOT / 'playbooks' / 'lifecycle.yml'), '-e', 'cloud=openstack-local', '-e', 'run_id=%s' % run_id,
-         '-e', 'topology_file=%s' % (ROOT / 'playbooks' / 'topologies' / topology), '-e', 'report_dir=%s' % report_dir],
-        capture_output=True, text=True, env=env, timeout=900, check=False)
+from lifecycle_helpers import lifecycle
 
 
 def left_behind(osc, run_id):
@@ -39,7 +25,7 @@ def left_behind(osc, run_id):
 @pytest.mark.usefixtures('os_clean')
 def test_lifecycle_provisions_reports_and_leaves_nothing(openstack_clouds_file, osc, tmp_path):
     run_id = 'pytest-os-default'
-    proc = lifecycle(openstack_clouds_file, 'default.yml', run_id, tmp_path)
+    proc = lifecycle(openstack_clouds_file, 'openstack-local', 'default.yml', run_id, tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert 'runs no guests, so no packet can be sent' in proc.stdout
     report = json.loads((tmp_path / 'report.json').read_text())

@@ -307,6 +307,11 @@ class Instances:
             connection={'type': 'ssh', 'host': public or private, 'user': None})
 
     # ------------------------------------------------------------------ creating
+    def check_batch(self, names, desired):
+        """(previews, {name: target}) of a batch, for check_many."""
+        plan = self.plan(names, desired)
+        return plan.previews, plan.targets
+
     def plan(self, names, desired):
         """Validate a batch as RunInstances would take it; nothing changes."""
         for index, name in enumerate(names):

@@ -195,6 +195,10 @@ class Servers(Handler):
     def check_create(self, name, desired):
         return self.plan([name], desired)[1][0]
 
+    def check_batch(self, names, desired):
+        """(previews, {name: desired}) of a batch, for check_many."""
+        return self.plan(names, desired)[1], {name: desired for name in names}
+
     # ------------------------------------------------------------------ creating
     def create(self, name, desired):
         return self.create_many([name], desired)[0]

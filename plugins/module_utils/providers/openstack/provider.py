@@ -11,7 +11,7 @@ per kind does the work; this class routes to them and answers what several kinds
 from __future__ import annotations
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, NotFound
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import KINDS, Provider
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import KINDS, RoutedProvider
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack import compute, network
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.api import OpenStackApi
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.compute import UUID
@@ -22,7 +22,7 @@ TAGGED = {'network': 'networks', 'subnet': 'subnets', 'router': 'routers', 'secu
           'floating_ip': 'ips'}
 
 
-class OpenStackProvider(Provider):
+class OpenStackProvider(RoutedProvider):
     family = 'openstack'
 
     def __init__(self, cloud, settings, timeout=180, wait=True, api_retries=3):
@@ -40,11 +40,6 @@ class OpenStackProvider(Provider):
         }
         self._tags_on_create = None
         self._externals = None
-
-    def handler(self, kind):
-        if kind not in self.handlers:
-            raise self.unsupported('%s objects' % kind)
-        return self.handlers[kind]
 
     # ------------------------------------------------------------------ what several kinds share
     @property
@@ -139,9 +134,6 @@ class OpenStackProvider(Provider):
         return {i.id: i.name for i in compute.images(self)}
 
     # ------------------------------------------------------------------ reading
-    def list(self, kind, name=None):
-        return self.handler(kind).list(name)
-
     def images(self, name=None):
         return compute.images(self, name)
 
@@ -182,67 +174,6 @@ class OpenStackProvider(Provider):
                 if all((record.labels or {}).get(k) == v for k, v in (labels or {}).items()):
                     found.append({'kind': kind, 'id': record.id, 'name': getattr(record, 'name', None) or record.address})
         return found
-
-    # ------------------------------------------------------------------ changing
-    def check_create(self, kind, name, desired):
-        return self.handler(kind).check_create(name, desired)
-
-    def create(self, kind, name, desired):
-        return self.handler(kind).create(name, desired)
-
-    def create_many(self, kind, names, desired):
-        if kind == 'server':
-            return self.handlers['server'].create_many(names, desired)
-        return super().create_many(kind, names, desired)
-
-    def check_update(self, kind, record, changes):
-        return self.handler(kind).check_update(record, changes)
-
-    def update(self, kind, record, changes):
-        return self.handler(kind).update(record, changes)
-
-    def check_delete(self, kind, record):
-        return self.handler(kind).check_delete(record)
-
-    def delete(self, kind, record):
-        return self.handler(kind).delete(record)
-
-    def delete_many(self, kind, records):
-        if kind == 'server':
-            return self.handlers['server'].delete_many(records)
-        return super().delete_many(kind, records)
-
-    def check_action(self, record, action):
-        return self.handlers['server'].check_action(record, action)
-
-    def server_action(self, record, action):
-        return self.handlers['server'].action(record, action)
-
-    def check_many(self, steps):
-        """As the base, except that a step may name a server an earlier create step of the batch makes:
-        its power action is checked on the preview, its floating IP against its networks."""
-        servers, results, planned = self.handlers['server'], [], {}
-        for op, kind, target, arg in steps:
-            if op == 'create' and kind == 'server':
-                _spec, previews = servers.plan(target, arg)
-                planned.update((name, arg) for name in target)
-                results.append(previews)
-                continue
-            if op == 'create':
-                handler = self.handler(kind)
-                if kind == 'floating_ip':
-                    results.append([handler.check_create(name, arg, planned) for name in target])
-                else:
-                    results.append([handler.check_create(name, arg) for name in target])
-                continue
-            if op == 'action':
-                servers.check_action(target if isinstance(target, dict) else {'name': target, 'status': 'ACTIVE'}, arg)
-            elif op == 'update':
-                self.check_update(kind, target, arg)
-            elif op == 'delete':
-                self.check_delete(kind, target)
-            results.append(None)
-        return results
 
 
 class _Flavor:

@@ -1,0 +1,21 @@
+"""playbooks/lifecycle.yml run as a person runs it, on a cloud of a clouds file."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
+
+
+def lifecycle(clouds_file, cloud, topology, run_id, report_dir):
+    """The finished ansible-playbook process of a lifecycle run of ``topology`` (a file of playbooks/topologies)."""
+    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR='1')
+    return subprocess.run(
+        [PLAYBOOK, str(ROOT / 'playbooks' / 'lifecycle.yml'), '-e', 'cloud=%s' % cloud, '-e', 'run_id=%s' % run_id,
+         '-e', 'topology_file=%s' % (ROOT / 'playbooks' / 'topologies' / topology), '-e', 'report_dir=%s' % report_dir],
+        capture_output=True, text=True, env=env, timeout=900, check=False)
