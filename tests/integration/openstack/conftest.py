@@ -75,7 +75,7 @@ def purge_project(conn):
         conn.network.delete_ip(fip, ignore_missing=True)
     for router in conn.network.routers(project_id=conn.current_project_id):
         for port in conn.network.ports(device_id=router.id, device_owner='network:router_interface'):
-            conn.network.remove_interface_from_router(router, port_id=port.id)
+            conn.network.remove_interface_from_router(router, subnet_id=port.fixed_ips[0]['subnet_id'])
         conn.network.delete_router(router, ignore_missing=True)
     for port in conn.network.ports(project_id=conn.current_project_id):
         if not port.device_owner.startswith('network:'):
