@@ -32,7 +32,6 @@ UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 PLAIN_NAME = re.compile(r'^[A-Za-z0-9_-]+$')  # safe in nova's regular-expression name filter
 # A port the collection made for a server (to pick its subnet), deleted with it.
 PORT_TAG = OWN_PREFIX + 'server-port'
-STEADY = ('ACTIVE', 'SHUTOFF', 'ERROR')
 
 
 def spread(function, items, workers=CONCURRENCY):
@@ -184,7 +183,7 @@ class Servers(Handler):
         limits = self.call('reading the project\'s limits', self.compute.get_limits).absolute
         for what, limit, used, each in (('servers', limits.instances, limits.instances_used, 1),
                                         ('vCPUs', limits.total_cores, limits.total_cores_used, flavor.vcpus),
-                                        ('MB of RAM', limits.total_ram, limits.total_ram_used, flavor.ram)):
+                                        ('MB of RAM', limits.total_ram, limits.total_ram_used, flavor.ram_mb)):
             if limit is None or limit < 0:
                 continue
             if (used or 0) + count * (each or 0) > limit:

@@ -123,12 +123,12 @@ class OpenStackProvider(RoutedProvider):
         if not wanted:
             raise CloudError('size: give the name of a flavor (see size_info), or set size in the cloud\'s entry '
                              'of the clouds file')
-        found = [s for s in compute.sizes(self) if wanted in (s.id, s.name)]
+        flavors = compute.sizes(self)
+        found = [s for s in flavors if wanted in (s.id, s.name)]
         if not found:
             raise NotFound('size: %r is not a flavor of cloud %s; flavors: %s'
-                           % (wanted, self.cloud, network.joined(s.name for s in compute.sizes(self))))
-        flavor = found[0]
-        return _Flavor(flavor.id, flavor.name, flavor.vcpus, flavor.ram_mb)
+                           % (wanted, self.cloud, network.joined(s.name for s in flavors)))
+        return found[0]
 
     def image_names(self):
         return {i.id: i.name for i in compute.images(self)}
@@ -174,10 +174,3 @@ class OpenStackProvider(RoutedProvider):
                 if all((record.labels or {}).get(k) == v for k, v in (labels or {}).items()):
                     found.append({'kind': kind, 'id': record.id, 'name': getattr(record, 'name', None) or record.address})
         return found
-
-
-class _Flavor:
-    """What a boot needs of a flavor."""
-
-    def __init__(self, flavor_id, name, vcpus, ram):
-        self.id, self.name, self.vcpus, self.ram = flavor_id, name, vcpus, ram
