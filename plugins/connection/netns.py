@@ -54,6 +54,11 @@ options:
       - name: ansible_pipelining
 notes:
   - The remote user is ignored; everything runs as root inside the VM.
+  - A VM shares the controller's filesystem and environment, so the right interpreter for its modules is
+    the controller's own. The collection's inventory plugin and provision role set C(ansible_python_interpreter)
+    to it for every lab VM; in an inventory of your own, set it too (for example to
+    C({{ ansible_playbook_python }})), or interpreter discovery runs inside the VM and may pick whatever
+    C(python3.x) comes first on the controller's C(PATH).
   - A stopped VM, or a namespace that does not exist, makes the host unreachable with a one-line reason.
 '''
 
@@ -61,6 +66,8 @@ EXAMPLES = r'''
 # inventory.ini
 # [lab]
 # web-1 ansible_host=cloudops-lab-vm-0a1b2c3d ansible_connection=cloudops.multicloud.netns
+# [lab:vars]
+# ansible_python_interpreter=/usr/bin/python3
 
 - name: Look inside the lab VMs
   hosts: lab

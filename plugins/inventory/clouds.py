@@ -127,7 +127,12 @@ options:
     default: true
 notes:
   - Lab VMs get C(ansible_connection=cloudops.multicloud.netns) and C(cloudops_netns), so tasks
-    run inside them; the lab needs root on the controller.
+    run inside them, with the controller's own Python as C(ansible_python_interpreter) (a lab VM
+    shares the controller's filesystem); the lab needs root on the controller.
+  - Servers of other clouds get C(ansible_connection=ssh) and C(ansible_user), the clouds file's
+    C(ssh_user) or the well-known user of their image (C(ubuntu), C(debian), C(ec2-user), ...,
+    else C(root)); a server without a public address is reached through the clouds file's
+    C(jump_host) (C(ProxyJump) in C(ansible_ssh_common_args)).
   - With O(cache), C(cache_timeout) is how long a cloud's hosts are served without asking the
     cloud. The cache key covers the source file's path and the clouds and filters it selects,
     so a changed source never gets another source's data; each cloud's data is also tied to its
@@ -161,6 +166,7 @@ stale_on_error: true
 
 import json
 import os
+import sys
 import time
 from datetime import datetime, timezone
 
@@ -272,7 +278,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 server = server.to_dict()
                 if server_matches(server, filters):
                     listed.append({'record': host_record(server, cloud, provider.family, provider.region),
-                                   'vars': connection_vars(server)})
+                                   'vars': connection_vars(server, settings, sys.executable)})
             return listed
         return fetch
 

@@ -26,13 +26,15 @@ DEFAULT_CLOUD = 'local'
 PROVIDERS = ('local', 'openstack', 'libcloud')
 CLOUD_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
+# How the controller reaches a remote cloud's guests (the local lab is always reachable).
+ACCESS_KEYS = {'data_plane', 'ssh_user', 'jump_host', 'ssh_from'}
 # Keys each provider accepts; anything else is a typo worth naming.
 PROVIDER_KEYS = {
     'local': {'provider', 'state_dir', 'external_cidr'},
     'openstack': {'provider', 'cloud', 'clouds_yaml', 'auth', 'auth_type', 'region_name', 'interface',
-                  'identity_api_version', 'verify', 'cacert', 'external_network', 'image', 'size'},
+                  'identity_api_version', 'verify', 'cacert', 'external_network', 'image', 'size'} | ACCESS_KEYS,
     'libcloud': {'provider', 'driver', 'region', 'key', 'secret', 'host', 'port', 'secure',
-                 'extra', 'image', 'size'},
+                 'extra', 'image', 'size'} | ACCESS_KEYS,
 }
 
 
@@ -90,6 +92,9 @@ def parse_clouds(text, path):
         if extra:
             raise CloudError('clouds file %s: %s.%s is not a setting of the %s provider'
                              % (path, key, sorted(extra)[0], provider))
+        if 'data_plane' in settings and not isinstance(settings['data_plane'], bool):
+            raise CloudError('clouds file %s: %s.data_plane must be true or false, got %r'
+                             % (path, key, settings['data_plane']))
         clouds[name] = dict(settings)
     return clouds
 

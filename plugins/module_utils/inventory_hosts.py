@@ -12,6 +12,7 @@ import json
 import re
 from collections import Counter
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.access import NETNS_CONNECTION, host_vars
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, redact
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import labels_match
 
@@ -110,12 +111,21 @@ def host_record(server, cloud, provider, region):
     }
 
 
-def connection_vars(server):
-    """Connection variables a server needs besides ansible_host (lab VMs: the netns plugin)."""
+def connection_vars(server, settings=None, python=None):
+    """Connection variables a server needs besides ansible_host, as the provision role sets them.
+
+    Lab VMs: the netns plugin with the controller's Python. Others: SSH as the clouds file's
+    ``ssh_user`` or the image's user, through its ``jump_host`` when the server has no public address.
+    """
+    settings = settings or {}
     connection = server.get('connection') or {}
-    if connection.get('type') == 'cloudops.multicloud.netns' and connection.get('netns'):
-        return {'ansible_connection': 'cloudops.multicloud.netns', 'cloudops_netns': connection['netns']}
-    return {}
+    if connection.get('type') == NETNS_CONNECTION and connection.get('netns'):
+        variables = host_vars(server, {'mode': 'netns'}, python)
+        variables['cloudops_netns'] = variables.pop('ansible_host')
+        return variables
+    variables = host_vars(server, {'mode': 'ssh', 'user': settings.get('ssh_user'), 'jump_host': settings.get('jump_host')})
+    variables.pop('ansible_host')  # the source's address_preference chooses it
+    return variables
 
 
 def address_for(record, preference):

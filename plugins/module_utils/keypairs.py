@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module import ensure
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.keys import key_file_public_key
 
 
 def desired_keypair(name, public_key, labels):
@@ -31,8 +32,12 @@ def _without_private_key(record):
 
 def ensure_keypair(provider, module):
     params = module.params
-    result = ensure(provider, module, 'keypair', desired_keypair(params['name'], params['public_key'],
-                                                                 params['labels']))
+    public_key = params['public_key']
+    if params.get('private_key_file'):
+        public_key = key_file_public_key(params['private_key_file'], create=not module.check_mode)
+    result = ensure(provider, module, 'keypair', desired_keypair(params['name'], public_key, params['labels']))
+    if params.get('private_key_file'):
+        result['private_key_file'] = params['private_key_file']
     # A private key goes out once, in the result of a real run, and never into a diff.
     result['diff'] = {side: _without_private_key(record) for side, record in result['diff'].items()}
     keypair = result['keypair']

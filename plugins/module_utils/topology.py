@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.access import check_access
 from ansible_collections.cloudops.multicloud.plugins.module_utils.addressing import parse_cidr
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
@@ -38,7 +39,8 @@ def topology_rules(rules, networks):
     return translated
 
 
-TOPOLOGY_KEYS = {'run_id', 'cloud', 'description', 'networks', 'routers', 'security_groups', 'servers', 'expect', 'sla'}
+TOPOLOGY_KEYS = {'run_id', 'cloud', 'description', 'access', 'networks', 'routers', 'security_groups', 'servers',
+                 'expect', 'sla'}
 KEYS = {
     'networks': {'name', 'cidr', 'mtu'},
     'routers': {'name', 'interfaces', 'external'},
@@ -83,6 +85,7 @@ def check_topology(spec):
         raise CloudError('topology.%s: not a topology key (%s)' % (sorted(unknown)[0], ', '.join(sorted(TOPOLOGY_KEYS))))
     if not spec.get('run_id') or not str(spec['run_id']).replace('-', '').replace('_', '').isalnum():
         raise CloudError('run_id: required, letters, digits, "-" and "_" only; got %r' % (spec.get('run_id'),))
+    check_access(spec.get('access'))
     networks, network_names = _entries(spec, 'networks')
     for index, network in enumerate(networks):
         parse_cidr(network.get('cidr'), 'networks[%d].cidr' % index)

@@ -72,6 +72,17 @@ cloud:
           M(cloudops.multicloud.probe) module can send; V(network_mtu) whether a network's MTU can be set.
       type: dict
       sample: {floating_ips: true, security_groups: true, routers: true, bulk_create: true, data_plane: true, network_mtu: true}
+    access:
+      description:
+        - How the controller reaches the cloud's guests, the defaults of a topology's C(access).
+        - V(default_mode) is C(netns) on the local lab and C(ssh) elsewhere; V(netns) whether the
+          netns connection can enter its VMs; V(user), V(jump_host) and V(ssh_from) come from the
+          clouds file (C(ssh_user), C(jump_host), C(ssh_from)) or the lab; V(proxy_command) is how
+          SSH enters the lab's external network; V(endpoint_host) the API host the controller's
+          egress address is taken towards; V(data_plane_reason) says why guests are not reachable.
+      type: dict
+      sample: {default_mode: netns, netns: true, user: root, jump_host: null, ssh_from: 198.18.0.1/32,
+               proxy_command: ip netns exec cloudops-lab-outside nc %h %p, endpoint_host: null, data_plane_reason: null}
 resources:
   description: Every object whose labels include all of O(labels).
   returned: always
@@ -105,7 +116,7 @@ def main():
         supports_check_mode=True,
     )
     labels = module.params['labels'] or {}
-    run_module(module, lambda provider: {'changed': False, 'cloud': provider.describe(),
+    run_module(module, lambda provider: {'changed': False, 'cloud': dict(provider.describe(), access=provider.guest_access()),
                                          'resources': provider.labelled(labels)})
 
 

@@ -34,7 +34,15 @@ options:
       - OpenSSH public key line to import, C(<type> <base64> [comment]). The comment is not part of
         the key.
       - When omitted, a new keypair gets a generated ed25519 key, and an existing one is left as it is.
+      - Mutually exclusive with O(private_key_file).
     type: str
+  private_key_file:
+    description:
+      - Path of an OpenSSH private key on the host that runs the module (the controller, for cloud
+        modules). Its public key is imported; the private key never leaves the file and is never returned.
+      - When the file does not exist, a new ed25519 pair is generated there with the C(cryptography)
+        library, mode C(0600) in a directory made C(0700); in check mode nothing is written.
+    type: path
   labels:
     description:
       - Labels (tags, metadata) to set on the keypair. Labels not named here are left alone.
@@ -66,6 +74,14 @@ EXAMPLES = r'''
     mode: '0600'
   when: run_key.keypair.private_key is defined
 
+- name: A pair made on the controller, its private key kept in a file and never returned
+  cloudops.multicloud.keypair:
+    cloud: lab
+    name: demo-1-access
+    private_key_file: "{{ playbook_dir }}/reports/demo-1/access/id_ed25519"
+    labels:
+      run-id: demo-1
+
 - name: Remove the keypair
   cloudops.multicloud.keypair:
     cloud: lab
@@ -74,6 +90,11 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+private_key_file:
+  description: The file that holds the private key, as given in O(private_key_file).
+  returned: when O(private_key_file) is set
+  type: str
+  sample: /srv/runs/demo-1/access/id_ed25519
 keypair:
   description: The keypair as it is after the task; null after deletion.
   returned: always
@@ -122,7 +143,9 @@ def main():
     module = AnsibleModule(
         argument_spec=named_argument_spec(
             public_key={'type': 'str'},
+            private_key_file={'type': 'path'},
         ),
+        mutually_exclusive=[('public_key', 'private_key_file')],
         supports_check_mode=True,
     )
     run_module(module, lambda provider: ensure_keypair(provider, module))

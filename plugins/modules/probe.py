@@ -12,7 +12,9 @@ description:
   - With O(targets), sends ICMP echoes, TCP connection requests or UDP datagrams to every target from the
     host the task runs on, all targets at once, and tells for each what happened, V(connected),
     V(refused), V(timeout) or V(unreachable).
-  - ICMP uses C(ping). Filtered or prohibited answers are V(refused), host or network unreachable
+  - ICMP uses C(ping) where it is installed, else an ICMP socket of the module's own, an unprivileged one
+    where the user's group is in C(net.ipv4.ping_group_range), a raw one as root; both classify alike.
+    Filtered or prohibited answers (and a port unreachable) are V(refused), host or network unreachable
     answers (and a name that does not resolve) are V(unreachable), no answer is V(timeout).
   - TCP counts a completed handshake as V(connected), a reset as V(refused); UDP counts a datagram
     echoed back as V(connected) and an ICMP port unreachable as V(refused). A host or network
@@ -22,10 +24,16 @@ description:
   - With O(listen), starts a responder in the background instead, that accepts TCP connections and
     echoes UDP datagrams on the given ports of every address, so that other hosts can probe this one.
     It stops on its own after O(listen_for) seconds.
+  - A responder given an O(identity) says which server it runs on - a TCP responder sends one line,
+    C(cloudops-multicloud <name> <id>), and closes; a UDP responder echoes the datagram followed by
+    that line. A TCP or UDP probe reads it into RV(results[].answered_by), so that traffic that
+    reaches the wrong server (a floating IP NATed to another VM, a stale ARP entry, a reused
+    address) is told apart from traffic that reaches the right one, see O(targets[].expect).
 author:
   - cloudops.multicloud maintainers (@cloudops)
 requirements:
-  - C(ping) from iputils on the host that runs the module, for ICMP targets.
+  - Python 3 on the host that runs the module. For ICMP targets without C(ping) from iputils, a group
+    in C(net.ipv4.ping_group_range) or root.
 options:
   targets:
     description:
@@ -47,6 +55,14 @@ options:
         type: int
       name:
         description: Name of the target in the results. Defaults to O(targets[].address).
+        type: str
+      expect:
+        description:
+          - Name of the server that should answer, as its responder's O(identity.name) gives it;
+            V(tcp) and V(udp) only, since an ICMP echo does not say who answered.
+          - When another server answers, the outcome is still V(connected) (the packets passed), but
+            RV(results[].wrong_server) is true and RV(results[].detail) says C(answered by <name>).
+          - With O(wait_for=connected), an answer from another server does not end the wait.
         type: str
   count:
     description: Attempts per target, per round; echo requests for ICMP, connects for TCP, datagrams for UDP.
@@ -108,6 +124,21 @@ options:
         description: Port to listen on.
         type: int
         required: true
+  identity:
+    description:
+      - The server the responder of O(listen) runs on, which it names in every answer.
+      - A responder with other ports or another identity is replaced; the same ports and identity
+        leave it as it is.
+      - Without it, the responder answers without saying who it is, and probes find no RV(results[].answered_by).
+    type: dict
+    suboptions:
+      name:
+        description: The server's name.
+        type: str
+        required: true
+      id:
+        description: The server's id in its cloud.
+        type: str
   listen_for:
     description:
       - Seconds the responder runs before it exits on its own.
@@ -123,11 +154,12 @@ extends_documentation_fragment:
 '''
 
 EXAMPLES = r'''
-- name: Answer probes on the database ports for ten minutes
+- name: Answer probes on the database ports for ten minutes, as the server db
   cloudops.multicloud.probe:
     listen:
       - {proto: tcp, port: 5432}
       - {proto: udp, port: 5432}
+    identity: {name: db, id: 0a1b2c3d}
     listen_for: 600
   delegate_to: db
 
@@ -135,8 +167,8 @@ EXAMPLES = r'''
   cloudops.multicloud.probe:
     targets:
       - {address: 10.10.2.3, proto: icmp, name: db}
-      - {address: 10.10.2.3, proto: tcp, port: 5432, name: db}
-      - {address: 10.10.2.3, proto: udp, port: 5432, name: db}
+      - {address: 10.10.2.3, proto: tcp, port: 5432, name: db, expect: db}
+      - {address: 10.10.2.3, proto: udp, port: 5432, name: db, expect: db}
     count: 5
     interval: 0.05
     timeout: 1
@@ -211,9 +243,33 @@ results:
       type: float
       sample: 0.212
     detail:
-      description: One line on how the outcome was reached, such as the ICMP error received.
+      description: One line on how the outcome was reached, such as the ICMP error received, or C(answered by <name>).
       type: str
       sample: From 10.10.1.1 icmp_seq=1 Destination Net Unreachable
+    answered_by:
+      description:
+        - The server whose responder answered, as its O(identity) names it; with answers from several,
+          the first that is not O(targets[].expect).
+        - Null for ICMP, when nothing answered, or when what answered did not say who it is.
+      type: dict
+      sample: {name: db, id: 0a1b2c3d}
+      contains:
+        name:
+          description: The server's name.
+          type: str
+        id:
+          description: The server's cloud id; null when its responder was not given one.
+          type: str
+    wrong_server:
+      description: True when O(targets[].expect) is set and RV(results[].answered_by) names another server.
+      type: bool
+      sample: false
+    tool:
+      description:
+        - What probed - for ICMP V(ping), or V(python) (the module's own ICMP socket, where C(ping) is not
+          installed); for TCP and UDP V(socket).
+      type: str
+      sample: ping
 responder:
   description: The responder that answers on the ports of O(listen).
   returned: with O(listen)
@@ -228,6 +284,10 @@ responder:
       type: list
       elements: dict
       sample: [{proto: tcp, port: 5432}, {proto: udp, port: 5432}]
+    identity:
+      description: The server it names in its answers; null when it answers without an identity.
+      type: dict
+      sample: {name: db, id: 0a1b2c3d}
     expires:
       description: When it exits on its own, UTC; null in check mode when it would start.
       type: str
@@ -249,6 +309,7 @@ def main():
                 'proto': {'type': 'str', 'choices': ['icmp', 'tcp', 'udp'], 'default': 'icmp'},
                 'port': {'type': 'int'},
                 'name': {'type': 'str'},
+                'expect': {'type': 'str'},
             }},
             'count': {'type': 'int', 'default': 5},
             'interval': {'type': 'float', 'default': 0.05},
@@ -262,16 +323,21 @@ def main():
                 'proto': {'type': 'str', 'choices': ['tcp', 'udp'], 'default': 'tcp'},
                 'port': {'type': 'int', 'required': True},
             }},
+            'identity': {'type': 'dict', 'options': {
+                'name': {'type': 'str', 'required': True},
+                'id': {'type': 'str'},
+            }},
             'listen_for': {'type': 'int', 'default': 300},
         },
         mutually_exclusive=[('targets', 'listen')],
         required_one_of=[('targets', 'listen')],
+        required_by={'identity': 'listen'},
         supports_check_mode=True,
     )
     params = module.params
     try:
         if params['listen'] is not None:
-            result = ensure_responder(params['listen'], params['listen_for'], module.check_mode)
+            result = ensure_responder(params['listen'], params['listen_for'], module.check_mode, params['identity'])
         else:
             result = {'changed': False, 'results': probe_targets(
                 params['targets'], params['count'], params['interval'], params['timeout'], params['path_mtu'],

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 module: throughput
-short_description: Measure TCP and UDP throughput with iperf3, or serve such measurements
+short_description: Measure TCP and UDP throughput with iperf3 or plain Python, or serve such measurements
 description:
-  - With O(server), runs the C(iperf3) client from the host the task runs on against an C(iperf3)
-    server and returns the rate it measured.
+  - With O(server), runs a throughput client from the host the task runs on against a server started
+    with O(listen=true) (or any C(iperf3) server) and returns the rate it measured.
+  - The client and server are C(iperf3) where it is installed, else a sender and receiver built into
+    the module that need only Python 3 (O(tool)). Nothing is installed on either host.
   - For TCP, one run of O(duration) seconds over O(streams) connections. The rate is what the server
     received; retransmits are the sender's.
   - For UDP, a search for the highest rate the path carries with a loss of at most the high end of
@@ -19,22 +21,45 @@ description:
     loss falls inside the band or O(max_steps) runs are spent. The result is the fastest run whose
     loss was at most the band's high end (the least lossy run when none was); every run is in RV(steps).
     A search takes up to O(max_steps) times O(duration) seconds.
-  - With O(listen=true), starts C(iperf3 -s) on O(port) in the background instead. It serves any
-    number of runs one after the other, and stops once no test has run for O(listen_for) seconds.
+  - With O(listen=true), starts a server on O(port) in the background instead, C(iperf3 -s) or the
+    Python receiver. It serves any number of runs, and stops once no test has run for O(listen_for) seconds.
+  - The Python receiver greets every connection with a line that names it. With O(tool=auto) the
+    client connects once first to read it, and runs the Python client against the Python receiver,
+    C(iperf3) against anything else. The two do not talk to each other, so a host without C(iperf3)
+    cannot measure against an C(iperf3) server; the task then fails and says so. Where only some
+    hosts have C(iperf3), give O(tool=python) to both sides.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 requirements:
-  - C(iperf3) on both hosts, version 3.1 or later.
+  - Python 3 on both hosts.
+  - C(iperf3) 3.1 or later on both hosts, for O(tool=iperf3); O(tool=auto) uses it where it is installed.
 options:
   server:
     description:
-      - Address or host name of the iperf3 server to measure against.
+      - Address or host name of the server to measure against.
       - Required unless O(listen=true), and not used with it.
     type: str
   port:
-    description: TCP port of the iperf3 server (and UDP port of its data, for UDP).
+    description:
+      - TCP port of the server (and UDP port of its data, for UDP).
+      - The Python receiver listens on both, TCP and UDP, as long as it runs; C(iperf3) on UDP only during a UDP test.
     type: int
     default: 5201
+  tool:
+    description:
+      - What measures, and what O(listen) starts.
+      - V(iperf3) is C(iperf3), and fails where it is not installed.
+      - V(python) is the sender and receiver of this module, in Python alone, with C(iperf3) installed or not.
+        Its TCP rate is what the receiver counted over the run; its UDP datagrams are as large as the
+        control connection's TCP segments, as C(iperf3) makes them, and the loss is what the receiver
+        did not get of what the client sent.
+      - V(auto) starts C(iperf3) with O(listen) where it is installed, else the Python receiver; as a
+        client it runs the Python client against the Python receiver and C(iperf3) against any other server.
+      - A server that already listens on O(port) is kept with V(auto) and with its own tool; asking for the
+        other tool fails.
+    type: str
+    choices: [auto, iperf3, python]
+    default: auto
   proto:
     description: Measure TCP throughput, or search the UDP rate.
     type: str
@@ -42,12 +67,12 @@ options:
     default: tcp
   duration:
     description:
-      - Seconds each iperf3 run sends for. iperf3 takes whole seconds only, at least 1.
+      - Seconds each run sends for; whole seconds only, at least 1, as C(iperf3) takes them.
     type: float
     default: 2
   streams:
     description:
-      - Parallel streams (C(iperf3 -P)) of each run.
+      - Parallel streams (C(iperf3 -P)) of each run; with the Python client, TCP connections or UDP sockets.
       - For UDP, the rate of a run is shared among them.
     type: int
     default: 1
@@ -63,17 +88,17 @@ options:
     type: int
     default: 10000
   max_steps:
-    description: Most iperf3 runs one UDP search may take.
+    description: Most runs one UDP search may take.
     type: int
     default: 8
   listen:
     description:
-      - Start an iperf3 server on O(port) here, instead of measuring.
-      - An iperf3 server that already listens on O(port) here is left as it is.
+      - Start a server on O(port) here (of O(tool)), instead of measuring.
+      - An C(iperf3) server or Python receiver that already listens on O(port) here is left as it is.
     type: bool
     default: false
   listen_for:
-    description: Seconds without any test after which the iperf3 server started by O(listen) stops.
+    description: Seconds without any test after which the server started by O(listen) stops.
     type: int
     default: 300
 extends_documentation_fragment:
@@ -108,7 +133,19 @@ EXAMPLES = r'''
 
 - name: Show both
   ansible.builtin.debug:
-    msg: "TCP {{ tcp.gbps }} Gbit/s; UDP {{ udp.gbps }} Gbit/s at {{ udp.loss_pct }} % loss"
+    msg: "TCP {{ tcp.gbps }} Gbit/s; UDP {{ udp.gbps }} Gbit/s at {{ udp.loss_pct }} % loss, measured with {{ tcp.tool }}"
+
+- name: Hosts where only some have iperf3 - the Python receiver and client on both sides
+  cloudops.multicloud.throughput:
+    listen: true
+    tool: python
+  delegate_to: db
+
+- name: TCP throughput with the Python client
+  cloudops.multicloud.throughput:
+    server: 10.10.2.3
+    tool: python
+  delegate_to: web
 '''
 
 RETURN = r'''
@@ -117,18 +154,23 @@ proto:
   returned: with O(server)
   type: str
   sample: tcp
+tool:
+  description: What measured, V(iperf3) or V(python).
+  returned: with O(server)
+  type: str
+  sample: iperf3
 gbps:
   description: Rate the server received, in Gbit/s; for UDP, that of the best run of the search.
   returned: with O(server)
   type: float
   sample: 18.9413
 seconds:
-  description: How long the run (for UDP, the best run) sent for, as iperf3 measured it.
+  description: How long the run (for UDP, the best run) took, as iperf3 measured it, or the Python receiver (TCP) or client (UDP).
   returned: with O(server)
   type: float
   sample: 2.0
 retransmits:
-  description: TCP segments the sender sent again.
+  description: TCP segments the sender sent again; null where the system does not tell.
   returned: with O(proto=tcp)
   type: int
   sample: 144
@@ -165,10 +207,14 @@ steps:
       type: float
   sample: [{target_mbps: 10000.0, gbps: 0.585, loss_pct: 6.1}, {target_mbps: 5000.0, gbps: 0.78, loss_pct: 0.39}]
 listener:
-  description: The iperf3 server.
+  description: The server, C(iperf3) or the Python receiver.
   returned: with O(listen=true)
   type: dict
   contains:
+    tool:
+      description: Which server it is, V(iperf3) or V(python).
+      type: str
+      sample: python
     pid:
       description:
         - Process id of the process that runs it, as the host (or VM) the task ran on sees it.
@@ -188,8 +234,8 @@ listener:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
-from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.iperf import (
-    check_options, ensure_server, measure,
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.throughput_tool import (
+    check_options, listen, measure,
 )
 
 
@@ -198,6 +244,7 @@ def main():
         argument_spec={
             'server': {'type': 'str'},
             'port': {'type': 'int', 'default': 5201},
+            'tool': {'type': 'str', 'choices': ['auto', 'iperf3', 'python'], 'default': 'auto'},
             'proto': {'type': 'str', 'choices': ['tcp', 'udp'], 'default': 'tcp'},
             'duration': {'type': 'float', 'default': 2},
             'streams': {'type': 'int', 'default': 1},
@@ -215,7 +262,7 @@ def main():
     try:
         check_options(params)
         if params['listen']:
-            result = ensure_server(params['port'], params['listen_for'], module.check_mode)
+            result = listen(params, module.check_mode)
         else:
             result = measure(params)
     except CloudError as exc:

@@ -46,12 +46,15 @@ options:
     elements: dict
     default: []
   floating_ips:
-    description: Floating IP observations from outside, each C({server, phase, outcome, detail}); phase is reachable, detached or reattached.
+    description:
+      - Floating IP observations from outside, each C({server, phase, outcome, detail, answered_by}); phase is reachable,
+        detached or reattached.
+      - An observation whose C(answered_by.name) is not C(server) fails with the reason "answered by <name> (expected <server>)".
     type: list
     elements: dict
     default: []
   security_group_changes:
-    description: Security group change observations, each C({group, phase, outcome, seconds}); phase is added or removed.
+    description: Security group change observations, each C({group, phase, outcome, seconds, answered_by}); phase is added or removed.
     type: list
     elements: dict
     default: []
@@ -76,6 +79,14 @@ options:
     type: list
     elements: float
     default: [2, 5]
+  unreachable:
+    description:
+      - The guests that never answered over SSH, each with why (C(wait_for_connection)'s message).
+      - Their own checks fail with the reason C(<guest> unreachable over SSH (...)) - flows, path MTUs and
+        throughput from them, checks that needed a responder or a throughput server on them, and SLA
+        rules left without samples; every other check is judged as usual.
+    type: dict
+    default: {}
   dest:
     description: Directory the report files are written to; created when missing.
     type: path
@@ -191,6 +202,7 @@ def main():
             'sla': {'type': 'list', 'elements': 'dict', 'default': []},
             'checks': {'type': 'list', 'elements': 'str', 'choices': list(CHECK_CHOICES), 'default': list(CHECK_CHOICES)},
             'loss_band': {'type': 'list', 'elements': 'float', 'default': [2, 5]},
+            'unreachable': {'type': 'dict', 'default': {}},
             'dest': {'type': 'path', 'required': True},
             'formats': {'type': 'list', 'elements': 'str', 'choices': ['json', 'junit', 'html'],
                         'default': ['json', 'junit', 'html']},

@@ -16,6 +16,7 @@ import jinja2
 import pytest
 import yaml
 
+from collection_helpers import build_collection, install_collection
 from lab_helpers import LAB, PREFIX, lab_namespaces, purge_lab
 from net_helpers import free_port
 
@@ -50,13 +51,8 @@ def inject(credential_type, inputs, private_dir):
 def installed(tmp_path_factory):
     """The collection as AWX gets it: built with ansible-galaxy, installed from the tarball."""
     work = tmp_path_factory.mktemp('collection')
-    subprocess.run([str(BIN / 'ansible-galaxy'), 'collection', 'build', '--output-path', str(work), str(ROOT)],
-                   check=True, capture_output=True, timeout=120)
-    tarball = next(work.glob('cloudops-multicloud-*.tar.gz'))
-    target = work / 'collections'
-    subprocess.run([str(BIN / 'ansible-galaxy'), 'collection', 'install', '--force', '-p', str(target), str(tarball)],
-                   check=True, capture_output=True, timeout=120)
-    return {'tarball': tarball, 'path': target}
+    tarball = build_collection(work)
+    return {'tarball': tarball, 'path': install_collection(tarball, work / 'collections')}
 
 
 @pytest.fixture(scope='module')

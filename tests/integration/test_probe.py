@@ -346,3 +346,81 @@ def test_path_mtu_lowered_behind_the_collections_back(lab, tmp_path):
     # db and app are behind the router, which answers "Frag needed (mtu = 1400)": found at once.
     assert from_web['db']['path_mtu'] == from_web['app']['path_mtu'] == 1400
     assert from_web['db']['seconds'] < 1
+
+
+IDENTITY_PORTS = [{'proto': 'tcp', 'port': 7300}, {'proto': 'udp', 'port': 7300}]
+
+IDENTITY_PLAYBOOK = r'''
+- hosts: web2
+  gather_facts: false
+  tasks:
+    - name: a responder that names its server
+      cloudops.multicloud.probe: {listen: "{{ ports }}", identity: {name: web2, id: "{{ ids.web2 }}"}, listen_for: 120}
+      register: named
+    - name: the same ports and identity again
+      cloudops.multicloud.probe: {listen: "{{ ports }}", identity: {name: web2, id: "{{ ids.web2 }}"}, listen_for: 120}
+      register: same
+    - name: collect
+      ansible.builtin.set_fact:
+        found: {named: "{{ named }}", same: "{{ same }}"}
+
+- hosts: app
+  gather_facts: false
+  tasks:
+    - name: a responder without identity
+      cloudops.multicloud.probe: {listen: "{{ ports }}", listen_for: 120}
+      register: anonymous
+    - name: the same ports with an identity replace it
+      cloudops.multicloud.probe: {listen: "{{ ports }}", identity: {name: app, id: "{{ ids.app }}"}, listen_for: 120}
+      register: renamed
+    - name: collect
+      ansible.builtin.set_fact:
+        found: {anonymous: "{{ anonymous }}", renamed: "{{ renamed }}"}
+
+- hosts: web
+  gather_facts: false
+  tasks:
+    - name: probe both, expecting the server that answers and the other one
+      cloudops.multicloud.probe:
+        targets: "{{ targets }}"
+        count: 2
+        timeout: 0.5
+      register: probed
+    - name: collect
+      ansible.builtin.set_fact:
+        found: {probed: "{{ probed }}"}
+
+- hosts: web, web2, app
+  gather_facts: false
+  tasks:
+''' + SAVE
+
+
+def test_responders_say_which_server_answered(lab, tmp_path):
+    ids = {name: lab[name]['id'] for name in ('web2', 'app')}
+    targets = [{'name': '%s %s expects %s' % (dst, proto, expect), 'address': ip_of(lab, dst), 'proto': proto, 'port': 7300,
+                'expect': expect}
+               for dst in ('web2', 'app') for proto in ('tcp', 'udp') for expect in ('web2', 'app')]
+    found = run_in_vms(tmp_path, lab, IDENTITY_PLAYBOOK, ports=IDENTITY_PORTS, ids=ids, targets=targets)
+
+    named, same = found['web2']['named'], found['web2']['same']
+    assert named['changed'] and named['responder']['identity'] == {'name': 'web2', 'id': ids['web2']}
+    assert same['changed'] is False and same['responder'] == named['responder'], 'same ports and identity: unchanged'
+    anonymous, renamed = found['app']['anonymous'], found['app']['renamed']
+    assert anonymous['responder']['identity'] is None
+    assert renamed['changed'] and renamed['responder']['pid'] != anonymous['responder']['pid'], 'another identity: restarted'
+    [(pid, argv)] = vm_processes(lab['web2'], 'cloudops-multicloud-responder')
+    assert pid == named['responder']['pid'] and 'cloudops-multicloud web2 %s' % ids['web2'] in argv
+
+    results = {r['name']: r for r in found['web']['probed']['results']}
+    for dst in ('web2', 'app'):
+        for proto in ('tcp', 'udp'):
+            for expect in ('web2', 'app'):
+                result = results['%s %s expects %s' % (dst, proto, expect)]
+                assert result['outcome'] == 'connected', result
+                assert result['answered_by'] == {'name': dst, 'id': ids[dst]}, result
+                assert result['wrong_server'] is (expect != dst), result
+                if expect != dst:
+                    assert result['detail'] == 'answered by %s' % dst
+                else:
+                    assert result['received'] == 2

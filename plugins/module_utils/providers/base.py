@@ -55,6 +55,23 @@ class Provider:
         """cloud_info: what the cloud is and offers."""
         raise self.unsupported('describing the cloud')
 
+    def data_plane(self):
+        """Whether the controller can reach the guests: a remote cloud's clouds file says so."""
+        return bool(self.settings.get('data_plane'))
+
+    def endpoint_host(self):
+        """The API's host: the controller's source address towards it is its egress address by default."""
+        return self.settings.get('host')
+
+    def guest_access(self):
+        """cloud_info: how the controller reaches this cloud's guests, as the clouds file declares it."""
+        return {'default_mode': 'ssh', 'netns': False, 'groupless_open': False, 'user': self.settings.get('ssh_user'),
+                'jump_host': self.settings.get('jump_host'), 'ssh_from': self.settings.get('ssh_from'),
+                'proxy_command': None, 'endpoint_host': self.endpoint_host(),
+                'data_plane_reason': None if self.data_plane() else (
+                    'the clouds file does not set data_plane: true for %s, so its guests are not known to be '
+                    'reachable from this controller' % self.cloud)}
+
     def labelled(self, labels):
         """cloud_info: [{kind, id, name}] of every object whose labels include all of ``labels``."""
         raise self.unsupported('listing objects by label')

@@ -136,7 +136,7 @@ def ensure_server(port, listen_for, check_mode=False):
     """An iperf3 server on ``port`` in this network namespace that stops after ``listen_for`` idle seconds."""
     running = find_servers(port)
     if running:
-        return {'changed': False, 'listener': {'pid': running[0], 'port': port, 'listen_for': listen_for}}
+        return {'changed': False, 'listener': {'pid': running[0], 'port': port, 'listen_for': listen_for, 'tool': 'iperf3'}}
     iperf3 = shutil.which('iperf3')
     if not iperf3:
         raise IperfError(MISSING)
@@ -151,7 +151,7 @@ def ensure_server(port, listen_for, check_mode=False):
             raise IperfError('port: cannot listen on %d: %s' % (port, exc.strerror or exc))
         finally:
             probe.close()
-        return {'changed': True, 'listener': {'pid': None, 'port': port, 'listen_for': listen_for}}
+        return {'changed': True, 'listener': {'pid': None, 'port': port, 'listen_for': listen_for, 'tool': 'iperf3'}}
     read_end, write_end = os.pipe()
     try:
         server = [iperf3, '-s', '-p', port, '--forceflush']
@@ -169,7 +169,7 @@ def ensure_server(port, listen_for, check_mode=False):
         if 'Address already in use' in report:
             raise IperfError('port: %d is already in use in this network namespace (%s)' % (port, report))
         raise IperfError('port: iperf3 -s -p %d did not start: %s' % (port, report or 'it exited without a word'))
-    return {'changed': True, 'listener': {'pid': pid, 'port': port, 'listen_for': listen_for}}
+    return {'changed': True, 'listener': {'pid': pid, 'port': port, 'listen_for': listen_for, 'tool': 'iperf3'}}
 
 
 # ---------------------------------------------------------------------------------------------- client
@@ -298,10 +298,10 @@ def measure(params):
         raise IperfError(MISSING)
     if proto == 'tcp':
         result = run_client(client_argv(server, port, 'tcp', duration, streams), 'tcp', duration, server, port)
-        return dict(result, changed=False, proto='tcp')
+        return dict(result, changed=False, proto='tcp', tool='iperf3')
 
     def run_at(rate):
         return run_client(client_argv(server, port, 'udp', duration, streams, rate), 'udp', duration, server, port)
 
     best, steps = search_udp_rate(run_at, params['rate_max'], params['loss_band'], params['max_steps'])
-    return dict(best, changed=False, proto='udp', steps=steps)
+    return dict(best, changed=False, proto='udp', steps=steps, tool='iperf3')

@@ -28,6 +28,7 @@ class Member:
 
     def __init__(self, name, group, spec, server):
         self.name = name
+        self.id = server.get('id')
         self.group = group
         self.networks = list(spec.get('networks') or [spec['network']])
         self.security_groups = list(spec.get('security_groups') or [])
@@ -224,7 +225,7 @@ class Plan:
             tcp = self.derived_verdict(vantage, member, 'tcp', self.probe_port) == 'allow'
             proto, port = ('tcp', self.probe_port) if tcp else ('icmp', None)
             entries.append({'server': member.name, 'address': member.public_ip, 'proto': proto, 'port': port,
-                            'id': flow_id(OUTSIDE, member.name, proto, port),
+                            'id': flow_id(OUTSIDE, member.name, proto, port), 'expect': expect_of(member.name, proto),
                             'expected': self.derived_verdict(vantage, member, proto, port)})
         return entries
 
@@ -248,8 +249,9 @@ class Plan:
 
     def listeners(self, flows, changes, floating_ips):
         """Responders on every port a tcp/udp flow probes, allow and deny alike, so a port the
-        declaration denies but the cloud opened shows up as connected."""
-        ports = {}
+        declaration denies but the cloud opened shows up as connected; on every server the probe
+        port too, so that traffic misdirected to any of them is named by the server it reached."""
+        ports = {name: {('tcp', self.probe_port)} for name in self.members}
         for flow in flows:
             if flow['proto'] != 'icmp':
                 ports.setdefault(flow['dst'], set()).add((flow['proto'], flow['port']))
@@ -258,7 +260,8 @@ class Plan:
                 ports.setdefault(fip['server'], set()).add(('tcp', fip['port']))
         for change in changes:
             ports.setdefault(change['dst'], set()).add(('tcp', change['port']))
-        return [{'host': host, 'listen': [{'proto': p, 'port': n} for p, n in sorted(ports[host])]}
+        return [{'host': host, 'identity': {'name': host, 'id': self.members[host].id},
+                 'listen': [{'proto': p, 'port': n} for p, n in sorted(ports[host])]}
                 for host in sorted(ports)]
 
     def probes(self, flows):
@@ -266,7 +269,8 @@ class Plan:
         for flow in flows:
             if flow['address']:
                 by_source.setdefault(flow['src'], []).append(
-                    {'name': flow['id'], 'address': flow['address'], 'proto': flow['proto'], 'port': flow['port']})
+                    {'name': flow['id'], 'address': flow['address'], 'proto': flow['proto'], 'port': flow['port'],
+                     'expect': expect_of(flow['dst'], flow['proto'])})
         return [{'src': src, 'targets': by_source[src]} for src in sorted(by_source)]
 
     def render(self):
@@ -287,6 +291,11 @@ class Plan:
 
 def flow_id(src, dst, proto, port):
     return '%s->%s %s' % (src, dst, proto if port is None else '%s/%s' % (proto, port))
+
+
+def expect_of(dst, proto):
+    """The server a probe of dst must be answered by; an ICMP echo names nobody."""
+    return None if proto == 'icmp' else dst
 
 
 def validation_plan(topology, servers, outside_address=None, throughput_port=5201, probe_port=5999):

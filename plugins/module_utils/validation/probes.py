@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudops.multicloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reachability probes run from a VM: ICMP with ping, TCP connects, UDP echoes, path MTU.
+"""Reachability probes run from a VM: ICMP with ping (or an ICMP socket without it), TCP connects, UDP echoes, path MTU.
 
 Every probe ends in one outcome: connected, refused, timeout or unreachable (docs/validation.md).
 The ping output parser and the path MTU search are pure functions, tested without a network.
@@ -13,12 +13,17 @@ import concurrent.futures
 import errno
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
 import time
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation import icmp_socket
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.identity import (
+    MAX_LINE, parse_echo, parse_identity,
+)
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.stats import summarize
 
 PROTOCOLS = ('icmp', 'tcp', 'udp')
@@ -52,7 +57,7 @@ class ProbeError(CloudError):
 
 # ---------------------------------------------------------------------------------------------- options
 def check_targets(targets):
-    """Validate and normalize the targets option: [{name, address, proto, port}]."""
+    """Validate and normalize the targets option: [{name, address, proto, port, expect}]."""
     normalized = []
     for index, target in enumerate(targets):
         where = 'targets[%d]' % index
@@ -70,7 +75,11 @@ def check_targets(targets):
             raise ProbeError('%s.port: required for %s' % (where, proto))
         elif not 1 <= port <= 65535:
             raise ProbeError('%s.port: %r is outside 1-65535' % (where, port))
-        normalized.append({'name': target.get('name') or address, 'address': address, 'proto': proto, 'port': port})
+        expect = (target.get('expect') or '').strip() or None
+        if expect and proto == 'icmp':
+            raise ProbeError('%s.expect: an ICMP echo does not say which server answered; leave it out' % where)
+        normalized.append({'name': target.get('name') or address, 'address': address, 'proto': proto, 'port': port,
+                           'expect': expect})
     return normalized
 
 
@@ -188,13 +197,22 @@ def header_bytes(address):
     return 48 if ':' in address else 28
 
 
-def icmp_fits(address, timeout, runner=run_command):
-    """A function mtu -> (fits, hint) that sends one DF ping of a packet of that size."""
+def icmp_fits(address, timeout, runner=run_command, tool='ping'):
+    """A function mtu -> (fits, hint) that sends one DF echo request of a packet of that size."""
     def fits(mtu):
-        _rc, text = runner(ping_argv(address, 1, 0.2, timeout, size=mtu - header_bytes(address)), timeout + 10)
-        result = parse_ping(text)
+        size = mtu - header_bytes(address)
+        if tool == 'python':
+            result = icmp_socket.echo(address, 1, 0.2, timeout, size=size)
+        else:
+            _rc, text = runner(ping_argv(address, 1, 0.2, timeout, size=size), timeout + 10)
+            result = parse_ping(text)
         return result['received'] > 0, result['mtu_hint']
     return fits
+
+
+def icmp_tool(runner=run_command):
+    """ping where it is installed (or a test stands in for it), else the module's own ICMP socket."""
+    return 'ping' if runner is not run_command or shutil.which('ping') else 'python'
 
 
 def search_path_mtu(fits, mtu_max, mtu_min=MTU_MIN):
@@ -287,26 +305,56 @@ def timed_out(sock, detail):
     return 'timeout', None, detail
 
 
+IDENTITY_WAIT = 0.25  # least seconds to wait for a responder's identity line after the handshake
+
+
+def identity_wait(connect_s, timeout):
+    """How long to wait for the identity line: a few connect times (it comes one round trip
+    after the handshake), at least IDENTITY_WAIT, at most the attempt's timeout."""
+    return min(timeout, max(IDENTITY_WAIT, 4 * connect_s))
+
+
+def read_identity(sock, wait):
+    """The identity line a responder sends on accept -> {name, id}; None when no whole line came
+    within ``wait`` seconds, the connection closed without one, or the line is not a responder's."""
+    data = b''
+    deadline = time.perf_counter() + wait
+    try:
+        while b'\n' not in data and len(data) < MAX_LINE:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            chunk = sock.recv(MAX_LINE - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except OSError:  # a timeout or a reset: a service that is not a responder
+        return None
+    return parse_identity(data.split(b'\n', 1)[0]) if b'\n' in data else None
+
+
 def tcp_attempt(family, address, port, timeout):
-    """One connect: (outcome, connect time in ms or None, detail)."""
+    """One connect: (outcome, connect time in ms or None, detail, the answering server's identity or None)."""
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         icmp_errors(sock)
         start = time.perf_counter()
         sock.connect((address, port))
-        elapsed = (time.perf_counter() - start) * 1000.0
-        return 'connected', elapsed, 'handshake completed'
+        elapsed = time.perf_counter() - start
+        return 'connected', elapsed * 1000.0, 'handshake completed', read_identity(sock, identity_wait(elapsed, timeout))
     except TimeoutError:
-        return timed_out(sock, 'no answer to the connection request within %gs' % timeout)
+        return timed_out(sock, 'no answer to the connection request within %gs' % timeout) + (None,)
     except OSError as exc:
-        return _oserror_outcome(exc), None, exc.strerror or str(exc)
+        return _oserror_outcome(exc), None, exc.strerror or str(exc), None
     finally:
         sock.close()
 
 
 def udp_attempt(family, address, port, timeout, sequence):
-    """One datagram to an echo responder: (outcome, round trip in ms or None, detail)."""
+    """One datagram to an echo responder: (outcome, round trip in ms or None, detail, the answering
+    server's identity or None)."""
     payload = ('cloudops-multicloud probe %d %d' % (os.getpid(), sequence)).encode()
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
@@ -318,17 +366,17 @@ def udp_attempt(family, address, port, timeout, sequence):
         while True:
             left = deadline - time.perf_counter()
             if left <= 0:
-                return timed_out(sock, 'no echo within %gs' % timeout)
+                return timed_out(sock, 'no echo within %gs' % timeout) + (None,)
             sock.settimeout(left)
-            data = sock.recv(2048)
-            if data == payload:
-                return 'connected', (time.perf_counter() - start) * 1000.0, 'the responder echoed'
+            echoed, identity = parse_echo(sock.recv(len(payload) + 1 + MAX_LINE), payload)
+            if echoed:
+                return 'connected', (time.perf_counter() - start) * 1000.0, 'the responder echoed', identity
     except TimeoutError:
-        return timed_out(sock, 'no echo within %gs' % timeout)
+        return timed_out(sock, 'no echo within %gs' % timeout) + (None,)
     except OSError as exc:
         if isinstance(exc, ConnectionRefusedError):
-            return 'refused', None, 'port unreachable'
-        return _oserror_outcome(exc), None, exc.strerror or str(exc)
+            return 'refused', None, 'port unreachable', None
+        return _oserror_outcome(exc), None, exc.strerror or str(exc), None
     finally:
         sock.close()
 
@@ -341,41 +389,66 @@ def combine(outcomes):
     return 'timeout'
 
 
+def answered_by(identities, expect):
+    """Who answered, over every answered attempt -> (identity or None, wrong server, detail or None).
+
+    The first answer from a server other than ``expect`` wins: one misdirected answer among
+    right ones (a flapping ARP entry) is still traffic reaching the wrong server.
+    """
+    named = [i for i in identities if i]
+    wrong = [i for i in named if expect and i['name'] != expect]
+    if not wrong:
+        return (named[0] if named else None), False, None
+    detail = 'answered by %s' % wrong[0]['name']
+    if len(wrong) < len(identities):
+        detail += ' in %d of %d answers' % (len(wrong), len(identities))
+    return wrong[0], True, detail
+
+
 def socket_probe(target, count, interval, timeout):
     family, address, error = resolve(target['address'], target['proto'])
     if error:
-        return {'outcome': 'unreachable', 'sent': 0, 'received': 0, 'rtt_ms': [], 'detail': error}
-    outcomes, rtts, details = [], [], {}
+        return {'outcome': 'unreachable', 'sent': 0, 'received': 0, 'rtt_ms': [], 'detail': error,
+                'answered_by': None, 'wrong_server': False}
+    outcomes, rtts, details, identities = [], [], {}, []
     for sequence in range(count):
         if sequence and interval:
             time.sleep(interval)
         if target['proto'] == 'tcp':
-            outcome, rtt, detail = tcp_attempt(family, address, target['port'], timeout)
+            outcome, rtt, detail, identity = tcp_attempt(family, address, target['port'], timeout)
         else:
-            outcome, rtt, detail = udp_attempt(family, address, target['port'], timeout, sequence)
+            outcome, rtt, detail, identity = udp_attempt(family, address, target['port'], timeout, sequence)
         outcomes.append(outcome)
         details.setdefault(outcome, detail)
         if rtt is not None:
             rtts.append(rtt)
+            identities.append(identity)
         if outcome == 'unreachable':
             break  # routers rate-limit their ICMP errors: further attempts would mostly time out
     outcome = combine(outcomes)
     detail = details[outcome]
+    identity, wrong, wrong_detail = answered_by(identities, target.get('expect'))
     if outcome == 'connected':
-        detail = '%d of %d %s' % (len(rtts), len(outcomes),
-                                  'connects completed' if target['proto'] == 'tcp' else 'datagrams echoed')
-    return {'outcome': outcome, 'sent': len(outcomes), 'received': len(rtts), 'rtt_ms': rtts, 'detail': detail}
+        detail = wrong_detail or '%d of %d %s' % (len(rtts), len(outcomes),
+                                                  'connects completed' if target['proto'] == 'tcp' else 'datagrams echoed')
+    return {'outcome': outcome, 'sent': len(outcomes), 'received': len(rtts), 'rtt_ms': rtts, 'detail': detail,
+            'answered_by': identity, 'wrong_server': wrong}
 
 
 # ---------------------------------------------------------------------------------------------- one target, many
 def probe_once(target, settings, runner=run_command):
     if target['proto'] == 'icmp':
-        result = ping(target['address'], settings['count'], settings['interval'], settings['timeout'], runner)
+        tool = settings.get('icmp_tool') or 'ping'
+        if tool == 'python':
+            result = icmp_socket.echo(target['address'], settings['count'], settings['interval'], settings['timeout'])
+        else:
+            result = ping(target['address'], settings['count'], settings['interval'], settings['timeout'], runner)
         path_mtu = None
         if settings.get('path_mtu') and result['outcome'] == 'connected':
-            path_mtu, _tried = search_path_mtu(icmp_fits(target['address'], settings['timeout'], runner),
+            path_mtu, _tried = search_path_mtu(icmp_fits(target['address'], settings['timeout'], runner, tool),
                                                settings['mtu_max'])
         result['path_mtu'] = path_mtu
+        result['tool'] = tool
         return result
     result = socket_probe(target, settings['count'], settings['interval'], settings['timeout'])
     result['path_mtu'] = None
@@ -384,6 +457,11 @@ def probe_once(target, settings, runner=run_command):
 
 def wanted(outcome, wait_for):
     return outcome == 'connected' if wait_for == 'connected' else outcome != 'connected'
+
+
+def reached(result, wait_for):
+    """The wanted outcome of wait_for; connected to the wrong server is not connected yet."""
+    return wanted(result['outcome'], wait_for) and not (wait_for == 'connected' and result.get('wrong_server'))
 
 
 def probe_target(target, settings, runner=run_command):
@@ -395,17 +473,23 @@ def probe_target(target, settings, runner=run_command):
         rounds += 1
         result = probe_once(target, settings, runner)
         elapsed = time.monotonic() - started
-        if not wait_for or wanted(result['outcome'], wait_for) or elapsed >= settings['wait_timeout']:
+        if not wait_for or reached(result, wait_for) or elapsed >= settings['wait_timeout']:
             break
         time.sleep(max(settings['interval'], 0.05))
     if wait_for:
-        verdict = 'after' if wanted(result['outcome'], wait_for) else 'still not %s after' % wait_for
+        if reached(result, wait_for):
+            verdict = 'after'
+        elif wait_for == 'connected' and result.get('wrong_server'):
+            verdict = 'still not connected to %s after' % target['expect']
+        else:
+            verdict = 'still not %s after' % wait_for
         result['detail'] += ' (%s %d round%s, %.2fs)' % (verdict, rounds, '' if rounds == 1 else 's', elapsed)
     rtts = [round(value, 4) for value in result['rtt_ms']]
     return {'name': target['name'], 'address': target['address'], 'proto': target['proto'], 'port': target['port'],
             'outcome': result['outcome'], 'sent': result['sent'], 'received': result['received'], 'rtt_ms': rtts,
             'stats': summarize(rtts), 'path_mtu': result['path_mtu'], 'seconds': round(elapsed, 3),
-            'detail': result['detail']}
+            'detail': result['detail'], 'tool': result.get('tool') or 'socket',
+            'answered_by': result.get('answered_by'), 'wrong_server': bool(result.get('wrong_server'))}
 
 
 def probe_targets(targets, count=5, interval=0.05, timeout=1.0, path_mtu=False, mtu_max=1500, parallel=32,
@@ -416,7 +500,7 @@ def probe_targets(targets, count=5, interval=0.05, timeout=1.0, path_mtu=False, 
         raise ProbeError('wait_for: %r is not one of %s' % (wait_for, ', '.join(WAIT_FOR)))
     targets = check_targets(targets)
     settings = {'count': count, 'interval': interval, 'timeout': timeout, 'path_mtu': path_mtu, 'mtu_max': mtu_max,
-                'wait_for': wait_for, 'wait_timeout': wait_timeout}
+                'wait_for': wait_for, 'wait_timeout': wait_timeout, 'icmp_tool': icmp_tool(runner)}
     if not targets:
         return []
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(parallel, len(targets))) as pool:

@@ -35,18 +35,49 @@ def outcome_matches(expected, outcome):
     return outcome == 'connected' if expected == 'allow' else outcome in NOT_CONNECTED
 
 
+def wrong_server(result, expected_server):
+    """The reason a probe that another server answered fails, allow and deny flows alike, or None."""
+    answered = (result or {}).get('answered_by') or {}
+    if answered.get('name') and answered['name'] != expected_server:
+        return 'answered by %s (expected %s)' % (answered['name'], expected_server)
+    return None
+
+
+def with_answerer(labels, result):
+    """A check's labels plus who answered its probe, when the responder said."""
+    answered = (result or {}).get('answered_by') or {}
+    return dict(labels, answered_by=answered['name']) if answered.get('name') else labels
+
+
 def _check(name, kind, expected, observed, reason, labels):
     return {'name': name, 'kind': kind, 'expected': expected, 'observed': observed,
             'verdict': 'fail' if reason else 'pass', 'reason': reason or '', 'labels': labels}
 
 
 class ReportBuilder:
-    def __init__(self, plan, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS):
+    def __init__(self, plan, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS, unreachable=None):
         self.plan = plan
         self.kinds = kinds
         self.loss_high = float(loss_band[1])
+        self.unreachable = dict(unreachable or {})
         self.samples = []
         self.checks = []
+
+    def _unreachable(self, *hosts):
+        """'<host> unreachable over SSH (<why>)' for the first of ``hosts`` that never answered, or None."""
+        for host in hosts:
+            if host in self.unreachable:
+                why = str(self.unreachable[host] or 'no answer').strip().splitlines() or ['no answer']
+                return '%s unreachable over SSH (%s)' % (host, why[0])
+        return None
+
+    def _not_run(self, what, src, failure=None):
+        return '%s: %s' % (what, self._unreachable(src) or failure or 'no probe ran from %s' % src)
+
+    def _without_responder(self, reason, dst):
+        """A failed check whose destination never answered over SSH had no responder to answer it."""
+        note = self._unreachable(dst) if reason else None
+        return '%s, so nothing ran there to answer: %s' % (note, reason) if note else reason
 
     def _sample(self, metric, value, labels):
         self.samples.append({'metric': metric, 'value': value, 'unit': METRICS[metric], 'labels': labels})
@@ -74,17 +105,22 @@ class ReportBuilder:
             labels['port'] = flow['port']
         outcome = result['outcome'] if result else None
         if result is None:
-            reason = 'not probed: %s' % (failure or 'no probe ran from %s' % flow['src'])
+            reason = self._not_run('not probed', flow['src'], failure)
+        elif wrong := wrong_server(result, flow['dst']):
+            reason = wrong
         elif outcome_matches(flow['expected'], outcome):
             reason = None
         else:
             reason = 'expected %s, got %s' % (flow['expected'], outcome)
             if result.get('detail'):
                 reason += ' (%s)' % result['detail']
+            if flow['proto'] != 'icmp':
+                reason = self._without_responder(reason, flow['dst'])
         self.checks.append(_check('reach ' + flow['id'], 'reachability', flow['expected'], outcome, reason,
-                                  dict(labels, source=flow['source'])))
+                                  with_answerer(dict(labels, source=flow['source']), result)))
         if result:
             metric, tool = ('rtt_ms', 'ping') if flow['proto'] == 'icmp' else ('%s_connect_ms' % flow['proto'], 'socket')
+            tool = result.get('tool') or tool  # the probe says which: ping, or its own ICMP socket without it
             if metric in METRICS:
                 for value in result.get('rtt_ms') or []:
                     self._sample(metric, value, dict(labels, tool=tool))
@@ -94,7 +130,7 @@ class ReportBuilder:
     def _mtu_check(self, flow, result, failure, labels):
         measured = result.get('path_mtu') if result else None
         if result is None:
-            reason = 'not probed: %s' % (failure or 'no probe ran from %s' % flow['src'])
+            reason = self._not_run('not probed', flow['src'], failure)
         elif measured is None:
             reason = 'no echo reply at any size'
         elif measured != flow['mtu']:
@@ -102,7 +138,7 @@ class ReportBuilder:
         else:
             reason = None
         if measured is not None:
-            self._sample('path_mtu', measured, dict(labels, tool='ping'))
+            self._sample('path_mtu', measured, dict(labels, tool=result.get('tool') or 'ping'))
         self.checks.append(_check('pmtu %s->%s' % (flow['src'], flow['dst']), 'path_mtu', flow['mtu'], measured,
                                   reason, labels))
 
@@ -110,14 +146,20 @@ class ReportBuilder:
     def throughput(self, runs):
         if 'throughput' not in self.kinds:
             return
-        for entry in runs or []:
+        measured = {(_item(e).get('path'), _item(e).get('proto', e.get('proto', 'tcp'))) for e in runs or []}
+        # Pairs whose source never answered over SSH were not run: they fail as such.
+        missing = [{'item': pair, 'failed': True, 'msg': self._not_run('not measured', pair['src'])}
+                   for pair in self.plan.get('throughput') or [] if (pair['path'], pair['proto']) not in measured
+                   and self._unreachable(pair['src'])]
+        for entry in list(runs or []) + missing:
             item = _item(entry)
             proto = item.get('proto', entry.get('proto', 'tcp'))
-            labels = {'src': item['src'], 'dst': item['dst'], 'path': item['path'], 'proto': proto, 'tool': 'iperf3'}
+            labels = {'src': item['src'], 'dst': item['dst'], 'path': item['path'], 'proto': proto,
+                      'tool': entry.get('tool') or 'iperf3'}
             failure = _failure(entry)
             gbps = None if failure else entry.get('gbps')
             if failure:
-                reason = failure
+                reason = failure if entry in missing else self._without_responder(failure, item['dst'])
             elif gbps is None or gbps <= 0:
                 reason = 'no traffic passed'
             elif proto == 'udp' and (entry.get('loss_pct') is None or entry['loss_pct'] > self.loss_high):
@@ -145,10 +187,14 @@ class ReportBuilder:
                 outcome = obs.get('outcome') if obs else None
                 if obs is None:
                     reason = 'not probed'
+                elif wrong := wrong_server(obs, fip['server']):
+                    reason = wrong
                 elif not outcome_matches(expected, outcome):
                     reason = 'expected %s from outside, got %s' % (expected, outcome)
                     if obs.get('detail'):
                         reason += ' (%s)' % obs['detail']
+                    if fip['proto'] != 'icmp':
+                        reason = self._without_responder(reason, fip['server'])
                 else:
                     reason = None
                 labels = {'src': 'outside', 'dst': fip['server'], 'path': 'north-south', 'proto': fip['proto'],
@@ -156,7 +202,7 @@ class ReportBuilder:
                 if fip['port'] is not None:
                     labels['port'] = fip['port']
                 self.checks.append(_check('fip %s %s' % (fip['server'], phase), 'floating_ip', expected, outcome,
-                                          reason, labels))
+                                          reason, with_answerer(labels, obs)))
 
     # ------------------------------------------------------------------ security groups
     def security_group_changes(self, observations):
@@ -171,10 +217,12 @@ class ReportBuilder:
                 labels = {'src': change['src'], 'dst': change['dst'], 'proto': 'tcp', 'port': change['port'],
                           'group': change['group']}
                 if obs is None:
-                    reason = 'not probed'
+                    reason = self._not_run('not probed', change['src']) if self._unreachable(change['src']) else 'not probed'
+                elif wrong := wrong_server(obs, change['dst']):
+                    reason = wrong
                 elif not outcome_matches(expected, outcome):
-                    reason = 'the rule was %s but tcp/%d from %s to %s is %s' % (
-                        phase, change['port'], change['src'], change['dst'], outcome)
+                    reason = self._without_responder('the rule was %s but tcp/%d from %s to %s is %s' % (
+                        phase, change['port'], change['src'], change['dst'], outcome), change['dst'])
                 else:
                     reason = None
                 if obs and obs.get('seconds') is not None:
@@ -182,7 +230,7 @@ class ReportBuilder:
                     if not reason:
                         self._sample('sg_apply_s', obs['seconds'], dict(labels, phase=phase))
                 self.checks.append(_check('sg %s rule %s' % (change['group'], phase), 'security_group', expected,
-                                          outcome, reason, labels))
+                                          outcome, reason, with_answerer(labels, obs)))
 
     # ------------------------------------------------------------------ results
     def stats(self):
@@ -208,17 +256,22 @@ def summarize_checks(checks):
 
 
 def build_report(run, plan, probes=None, throughput=None, floating_ips=None, security_group_changes=None,
-                 sla=None, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS):
+                 sla=None, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS, unreachable=None):
     """The report.json document; ``run`` holds id, cloud, started, finished, versions, topology, servers.
     ``kinds``: the optional kinds of check the run made; the others, and SLA rules on their
-    metrics, are not judged."""
+    metrics, are not judged. ``unreachable``: {guest: why} of the guests that never answered over SSH."""
     rules = [r for r in normalize_sla(sla) if METRIC_KINDS[r['metric']] in ('reachability',) + tuple(kinds)]
-    builder = ReportBuilder(plan, loss_band, kinds)
+    builder = ReportBuilder(plan, loss_band, kinds, unreachable)
     builder.probes(probes)
     builder.throughput(throughput)
     builder.floating_ips(floating_ips)
     builder.security_group_changes(security_group_changes)
-    checks = builder.checks + evaluate_sla(rules, builder.samples)
+    sla_checks = evaluate_sla(rules, builder.samples)
+    if builder.unreachable:
+        for check in sla_checks:
+            if check['verdict'] == 'fail' and check['reason'].startswith('no '):
+                check['reason'] += ' (guests unreachable over SSH: %s)' % ', '.join(sorted(builder.unreachable))
+    checks = builder.checks + sla_checks
     return {
         'schema_version': SCHEMA_VERSION,
         'run': run,
@@ -230,9 +283,9 @@ def build_report(run, plan, probes=None, throughput=None, floating_ips=None, sec
 
 
 def observation(result, extra):
-    """A registered probe task -> {outcome, detail, seconds} plus ``extra``, for the report's
-    floating IP and security group entries."""
-    entry = dict(extra, outcome=None, detail=None, seconds=None)
+    """A registered probe task -> {outcome, detail, seconds, answered_by} plus ``extra``, for the
+    report's floating IP and security group entries."""
+    entry = dict(extra, outcome=None, detail=None, seconds=None, answered_by=None)
     failure = _failure(result)
     if result.get('skipped'):
         entry['detail'] = 'skipped'
@@ -240,5 +293,6 @@ def observation(result, extra):
         entry['detail'] = failure or result.get('msg') or 'the probe returned nothing'
     else:
         first = result['results'][0]
-        entry.update(outcome=first.get('outcome'), detail=first.get('detail'), seconds=first.get('seconds'))
+        entry.update(outcome=first.get('outcome'), detail=first.get('detail'), seconds=first.get('seconds'),
+                     answered_by=first.get('answered_by'))
     return entry

@@ -35,6 +35,7 @@ def _run_section(run):
     now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
     section = {'id': str(run['id']), 'cloud': str(run['cloud']), 'started': run.get('started') or now,
                'finished': run.get('finished') or now, 'data_plane': bool(run.get('data_plane', True)),
+               'data_plane_reason': run.get('data_plane_reason') or None, 'access': run.get('access') or None,
                'topology': run.get('topology') or {},
                'servers': [{key: server.get(key) for key in SERVER_KEYS} for server in run.get('servers') or []]}
     for server in section['servers']:
@@ -64,7 +65,8 @@ def write_report(params, write=True):
     report = build_report(_run_section(params['run']), plan, probes=params['probes'],
                           throughput=params['throughput'], floating_ips=params['floating_ips'],
                           security_group_changes=params['security_group_changes'], sla=params['sla'],
-                          loss_band=params['loss_band'], kinds=tuple(params['checks']))
+                          loss_band=params['loss_band'], kinds=tuple(params['checks']),
+                          unreachable=params.get('unreachable'))
     dest = params['dest']
     files = {fmt: os.path.join(dest, FILE_NAMES[fmt]) for fmt in params['formats']}
     if write:

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: cloudops.multicloud contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The responder that probes talk to: accepts TCP connections and echoes UDP datagrams.
+"""The responder that probes talk to: accepts TCP connections and echoes UDP datagrams,
+saying which server it runs on when it is given an identity (identity.py has the line).
 
 It runs detached in the network namespace of the task that starts it and exits on its own.
 Nothing is written to disk: a responder is found again by the marker on its command line,
@@ -21,6 +22,9 @@ import sys
 import time
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.identity import (
+    check_identity, identity_line, parse_identity,
+)
 
 MARKER = 'cloudops-multicloud-responder'
 PROTOCOLS = ('tcp', 'udp')
@@ -28,13 +32,16 @@ PROTOCOLS = ('tcp', 'udp')
 # enough to read in ps: `python -I -c BOOT MARKER ARGS...`.
 CODE_VARIABLE = 'CLOUDOPS_MULTICLOUD_DAEMON'
 BOOT = 'import os;exec(os.environ.pop("%s"))' % CODE_VARIABLE
-# Its arguments: SPEC DEADLINE tcp/5432=3 udp/5432=4 ... The sockets are bound by the task and
-# inherited, so a port in use fails the task, not the daemon.
+# Its arguments: SPEC DEADLINE IDENTITY tcp/5432=3 udp/5432=4 ... IDENTITY is the line it answers
+# with, or - for none. The sockets are bound by the task and inherited, so a port in use fails the
+# task, not the daemon.
+NO_IDENTITY = '-'
 RESPONDER = r'''
 import selectors, socket, sys, time
 deadline = float(sys.argv[3])
+line = b'' if sys.argv[4] == '-' else sys.argv[4].encode() + b'\n'
 selector = selectors.DefaultSelector()
-for item in sys.argv[4:]:
+for item in sys.argv[5:]:
     name, fd = item.rsplit('=', 1)
     sock = socket.socket(fileno=int(fd))
     sock.setblocking(False)
@@ -43,10 +50,15 @@ while time.time() < deadline:
     for key, _events in selector.select(max(0.0, min(deadline - time.time(), 60.0))):
         try:
             if key.data:
-                key.fileobj.accept()[0].close()
+                conn = key.fileobj.accept()[0]
+                try:
+                    conn.settimeout(1.0)
+                    conn.sendall(line)
+                finally:
+                    conn.close()
             else:
                 data, peer = key.fileobj.recvfrom(65535)
-                key.fileobj.sendto(data, peer)
+                key.fileobj.sendto(data + b'\n' + line if line else data, peer)
         except OSError:
             pass
 '''
@@ -182,11 +194,13 @@ def parse_spec(spec):
 
 
 def find_responders():
-    """[{pid, spec, deadline}] of the responders running in this network namespace."""
+    """[{pid, spec, deadline, identity}] of the responders running in this network namespace."""
     found = []
     for pid, args in marked(MARKER):
         try:
-            found.append({'pid': pid, 'spec': args[0], 'deadline': float(args[1])})
+            # An older responder has no IDENTITY argument: parse_identity finds none in its port list.
+            found.append({'pid': pid, 'spec': args[0], 'deadline': float(args[1]),
+                          'identity': parse_identity(args[2]) if len(args) > 2 else None})
         except (IndexError, ValueError):
             continue
     return found
@@ -213,29 +227,37 @@ def bind(port):
     return sock
 
 
-def ensure_responder(listen, listen_for, check_mode=False):
-    """Make sure a responder for exactly these ports runs in this network namespace.
+def responder_args(ports, fds, deadline, identity):
+    """The daemon's arguments after its marker: SPEC DEADLINE IDENTITY proto/port=fd..."""
+    return [spec_of(ports), '%.3f' % deadline, identity_line(identity) if identity else NO_IDENTITY] + [
+        '%s/%d=%d' % (p['proto'], p['port'], fd) for p, fd in zip(ports, fds)]
 
-    The same ports already answered by a live responder: unchanged, and its end time stays.
-    Other ports: the old responder stops and a new one starts.
+
+def ensure_responder(listen, listen_for, check_mode=False, identity=None):
+    """Make sure a responder for exactly these ports, with this identity, runs in this network namespace.
+
+    The same ports and identity already answered by a live responder: unchanged, and its end
+    time stays. Other ports or another identity: the old responder stops and a new one starts.
     """
     if listen_for < 1:
         raise ResponderError('listen_for: must be at least 1 second, got %d' % listen_for)
     ports = check_listen(listen)
     if not ports:
         raise ResponderError('listen: give at least one {proto, port}')
+    identity = check_identity(identity)
     spec = spec_of(ports)
     running = find_responders()
     for current in running:
-        if current['spec'] == spec:
+        if current['spec'] == spec and current['identity'] == identity:
             return {'changed': False, 'responder': {'pid': current['pid'], 'listen': parse_spec(spec),
-                                                    'expires': utc(current['deadline'])}}
+                                                    'identity': identity, 'expires': utc(current['deadline'])}}
     held = {(p['proto'], p['port']) for current in running for p in parse_spec(current['spec'])}
     if check_mode:
         for port in ports:
             if (port['proto'], port['port']) not in held:
                 bind(port).close()
-        return {'changed': True, 'responder': {'pid': None, 'listen': parse_spec(spec), 'expires': None}}
+        return {'changed': True, 'responder': {'pid': None, 'listen': parse_spec(spec), 'identity': identity,
+                                               'expires': None}}
     sockets = {}
     try:
         # Ports no responder holds are taken first, so a port in use leaves the running one alone.
@@ -249,10 +271,10 @@ def ensure_responder(listen, listen_for, check_mode=False):
                 sockets[(port['proto'], port['port'])] = bind(port)
         deadline = time.time() + listen_for
         fds = [sockets[(p['proto'], p['port'])].fileno() for p in ports]
-        argv, env = python_daemon(RESPONDER, MARKER, [spec, '%.3f' % deadline] + [
-            '%s/%d=%d' % (p['proto'], p['port'], fd) for p, fd in zip(ports, fds)])
+        argv, env = python_daemon(RESPONDER, MARKER, responder_args(ports, fds, deadline, identity))
         pid = spawn_detached(argv, pass_fds=fds, env=env)
     finally:
         for sock in sockets.values():
             sock.close()
-    return {'changed': True, 'responder': {'pid': pid, 'listen': parse_spec(spec), 'expires': utc(deadline)}}
+    return {'changed': True, 'responder': {'pid': pid, 'listen': parse_spec(spec), 'identity': identity,
+                                           'expires': utc(deadline)}}

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pathlib
+
+import yaml
+
 AMI_NAME = 'amzn2-ami-hvm-2.0.20180810-x86_64-gp2'
 
 
@@ -40,6 +44,7 @@ def test_cloud_info_and_labels(run, aws, ec2_clean):
     assert cloud['region'] == 'us-east-1' and cloud['external_networks'] == [{'name': 'internet'}]
     assert cloud['capabilities']['data_plane'] is False and cloud['capabilities']['bulk_create'] is True
     assert cloud['counts']['servers'] == 0 and cloud['counts']['keypairs'] == 0
+    assert cloud['access']['default_mode'] == 'ssh' and cloud['access']['endpoint_host'] == '127.0.0.1'
 
     run_id = {'run-id': 't-info'}
     servers = run('server', name='web', count=2, image=AMI_NAME, labels=run_id)['servers']
@@ -63,3 +68,14 @@ def test_cloud_info_and_labels(run, aws, ec2_clean):
     assert run('keypair', name='k', state='absent')['changed']
     assert run('cloud_info', labels=run_id)['resources'] == []
     assert [r['name'] for r in run('cloud_info', labels={'run-id': 'someone-else'})['resources']] == ['other']
+
+
+def test_data_plane_is_what_the_clouds_file_says(run, ec2_clouds_file, tmp_path):
+    data = yaml.safe_load(pathlib.Path(ec2_clouds_file).read_text())
+    data['clouds']['aws-local']['data_plane'] = True
+    path = tmp_path / 'clouds.yml'
+    path.write_text(yaml.safe_dump(data))
+    cloud = run('cloud_info', clouds_file=str(path))['cloud']
+    assert cloud['capabilities']['data_plane'] is True and cloud['access']['data_plane_reason'] is None
+    reason = run('cloud_info')['cloud']['access']['data_plane_reason']
+    assert reason.startswith('the clouds file does not set data_plane: true for aws-local')

@@ -37,10 +37,11 @@ def test_lifecycle_provisions_reports_and_leaves_nothing(ec2_clouds_file, aws, e
     run_id = 'pytest-ec2-' + topology.split('.')[0]
     proc = lifecycle(ec2_clouds_file, 'aws-local', topology, run_id, tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert 'runs no guests, so no packet can be sent' in proc.stdout
+    assert 'No data-plane check runs on aws-local: the clouds file does not set data_plane: true' in proc.stdout
     report = json.loads((tmp_path / 'report.json').read_text())
     assert report['run']['id'] == run_id and report['run']['cloud'] == 'aws-local'
     assert report['run']['data_plane'] is False
+    assert 'does not set data_plane: true for aws-local' in report['run']['data_plane_reason']
     assert report['summary']['verdict'] == 'pass'
     for name in ('junit.xml', 'report.html'):
         assert (tmp_path / name).is_file()

@@ -27,7 +27,7 @@ def test_lifecycle_provisions_reports_and_leaves_nothing(openstack_clouds_file, 
     run_id = 'pytest-os-default'
     proc = lifecycle(openstack_clouds_file, 'openstack-local', 'default.yml', run_id, tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert 'runs no guests, so no packet can be sent' in proc.stdout
+    assert 'No data-plane check runs on openstack-local: the clouds file does not set data_plane: true' in proc.stdout
     report = json.loads((tmp_path / 'report.json').read_text())
     assert report['run']['id'] == run_id and report['run']['cloud'] == 'openstack-local'
     assert report['run']['data_plane'] is False and report['summary']['verdict'] == 'pass'

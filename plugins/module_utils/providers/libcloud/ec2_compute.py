@@ -824,7 +824,7 @@ def describe(p):
         'external_networks': [{'name': EXTERNAL}],
         'counts': {kind + 's': len(p.handlers[kind].list()) for kind in KINDS},
         'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True, 'bulk_create': True,
-                         'data_plane': False, 'network_mtu': False},
+                         'data_plane': p.data_plane(), 'network_mtu': False},
     }
 
 

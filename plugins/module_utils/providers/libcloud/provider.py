@@ -198,7 +198,7 @@ class LibcloudProvider(Provider):
             'locations': [{'id': str(loc.id), 'name': loc.name, 'country': loc.country} for loc in self.locations()],
             'counts': {'servers': len(servers), 'keypairs': len(self.list('keypair')), 'networks': len(self.list('network'))},
             'capabilities': {
-                'floating_ips': False, 'security_groups': False, 'routers': False, 'data_plane': False, 'network_mtu': False,
+                'floating_ips': False, 'security_groups': False, 'routers': False, 'data_plane': self.data_plane(), 'network_mtu': False,
                 'bulk_create': True, 'networks': self.driver_name in NETWORK_DRIVERS,
                 'keypairs': self.implements('list_key_pairs'), 'labels': self._label_parameter() is not None,
                 'start_stop': all(self._action_method(a) for a in ('start', 'stop')),

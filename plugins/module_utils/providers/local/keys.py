@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 
@@ -34,17 +35,56 @@ def fingerprint(public_key):
     return 'SHA256:' + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip('=')
 
 
-def generate():
-    """A new ed25519 pair as (OpenSSH private key text, public key line)."""
+def _serialization():
     try:
         from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     except ImportError:
         raise CloudError('public_key: generating a key pair needs the Python cryptography library; '
                          'give public_key to import an existing key instead')
+    return serialization
+
+
+def _public_line(key):
+    serialization = _serialization()
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def generate():
+    """A new ed25519 pair as (OpenSSH private key text, public key line)."""
+    serialization = _serialization()
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     key = Ed25519PrivateKey.generate()
     private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
                                 serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                           serialization.PublicFormat.OpenSSH).decode()
-    return private, public
+    return private, _public_line(key)
+
+
+def key_file_public_key(path, create=True):
+    """The public key line of the OpenSSH private key in ``path``, made there (mode 0600) when absent.
+
+    The private key never leaves the file. Without ``create`` (check mode), a missing file gives None.
+    """
+    serialization = _serialization()
+    where = 'private_key_file'
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        if not create:
+            return None
+        private, public = generate()
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise CloudError('%s: cannot create %s: %s' % (where, path, exc.strerror))
+        with os.fdopen(fd, 'w') as handle:
+            handle.write(private)
+        return public
+    except OSError as exc:
+        raise CloudError('%s: cannot read %s: %s' % (where, path, exc.strerror))
+    try:
+        key = serialization.load_ssh_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CloudError('%s: %s is not an unencrypted OpenSSH private key (%s)' % (where, path, exc))
+    return _public_line(key)

@@ -24,7 +24,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.model import (
     FloatingIp, Keypair, Network, Router, SecurityGroup, Server, Subnet,
 )
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import Provider, named
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local import catalog, keys, nftables
+from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local import catalog, guest_sshd, keys, nftables
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.kernel import (
     Kernel, check_privileges, namespace_inits,
 )
@@ -37,8 +37,8 @@ STATE_ROOT = '/run/cloudops-multicloud'
 EXTERNAL = 'external'
 DEFAULT_EXTERNAL_CIDR = '198.18.0.0/24'  # RFC 2544 benchmarking space: never routed anywhere
 CONNECTION_PLUGIN = 'cloudops.multicloud.netns'
-# ip netns exec has already mounted this namespace's own /sys.
-INIT_SCRIPT = 'hostname "$0" && exec sleep infinity'
+# ip netns exec has already mounted this namespace's own /sys. $1, $2: the VM's sshd config and log, if any.
+INIT_SCRIPT = 'hostname "$0" || exit 1; [ -z "$1" ] || %s -f "$1" -E "$2"; exec sleep infinity' % guest_sshd.SSHD
 
 
 def _now():
@@ -95,6 +95,15 @@ class LocalProvider(Provider):
             'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True,
                              'bulk_create': True, 'data_plane': True, 'network_mtu': True},
         }
+
+    def data_plane(self):
+        return True
+
+    def guest_access(self):
+        """netns by default; over SSH the controller enters the external network through the outside vantage."""
+        return {'default_mode': 'netns', 'netns': True, 'user': 'root', 'jump_host': None, 'groupless_open': True,
+                'ssh_from': '%s/32' % self.upstream, 'endpoint_host': None, 'data_plane_reason': None,
+                'proxy_command': 'ip netns exec %s nc %%h %%p' % self.names.outside}
 
     def labelled(self, labels):
         """Every object whose labels include all of ``labels``: what a run left behind."""
@@ -778,6 +787,8 @@ class LocalProvider(Provider):
                            self._network_mtu(data, port['network_id']))
             first = data['subnets'][rec['ports'][0]['subnet_id']]
             self.kernel.ip_batch(netns, ['route replace default via %s' % first['gateway_ip']])
+            if key:
+                guest_sshd.prepare(self.state_dir, rec['id'], key['public_key'])
             self._boot(rec)
         return rec, apply
 
@@ -785,8 +796,10 @@ class LocalProvider(Provider):
         return os.path.join(self.state_dir, 'console-%s.log' % rec['id'][:8])
 
     def _boot(self, rec):
-        """Start the VM's init: pid 1 of its own PID, UTS and mount namespaces."""
-        self._start_init(self.names.server(rec['id']), rec['name'], self._console(rec))
+        """Start the VM's init: pid 1 of its own PID, UTS and mount namespaces, and sshd when it has a key."""
+        sshd = [guest_sshd.config_path(self.state_dir, rec['id']), guest_sshd.log_path(self.state_dir, rec['id'])] \
+            if rec.get('key_id') and os.path.exists(guest_sshd.config_path(self.state_dir, rec['id'])) else []
+        self._start_init(self.names.server(rec['id']), rec['name'], self._console(rec), sshd)
         rec['booting'] = True
 
     def _await_boot(self, rec, run_user_data=False):
@@ -801,13 +814,13 @@ class LocalProvider(Provider):
                                   rec['user_data']],
                                  stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
 
-    def _start_init(self, netns, hostname, console_path):
+    def _start_init(self, netns, hostname, console_path, sshd=()):
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
         with open(console_path, 'a') as console:
             subprocess.Popen(
                 ['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--pid', '--mount', '--fork',
                  '--kill-child=KILL', '--mount-proc', '--propagation', 'private',
-                 '/bin/sh', '-c', INIT_SCRIPT, hostname],
+                 '/bin/sh', '-c', INIT_SCRIPT, hostname] + list(sshd),
                 stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
 
     def _wait_for_init(self, rec, present):
@@ -877,6 +890,7 @@ class LocalProvider(Provider):
                 step()
             self._halt(rec)
             self.kernel.delete_namespace(self.names.server(rec['id']))
+            guest_sshd.remove(self.state_dir, rec['id'])
             try:
                 os.unlink(self._console(rec))
             except FileNotFoundError:
@@ -895,6 +909,7 @@ class LocalProvider(Provider):
                     pass
             for name in netns:
                 self.kernel.delete_namespace(name)
+            guest_sshd.remove_all(self.state_dir)
             for plural in list(data):
                 data[plural] = {}
         return netns

@@ -10,6 +10,8 @@ per kind does the work; this class routes to them and answers what several kinds
 
 from __future__ import annotations
 
+import urllib.parse
+
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, NotFound
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import KINDS, RoutedProvider
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack import compute, network
@@ -140,6 +142,12 @@ class OpenStackProvider(RoutedProvider):
     def sizes(self, name=None):
         return compute.sizes(self, name)
 
+    def endpoint_host(self):
+        try:
+            return urllib.parse.urlparse(self.api.conn.config.get_auth_args().get('auth_url') or '').hostname
+        except Exception:  # an unusual auth plugin: the clouds file's ssh_from is needed then
+            return None
+
     def describe(self):
         externals = self.external_networks()
         cidrs = {}
@@ -153,7 +161,8 @@ class OpenStackProvider(RoutedProvider):
                                   for n in externals],
             'counts': {kind + 's': len(self.handlers[kind].list()) for kind in KINDS},
             'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True, 'bulk_create': True,
-                             'data_plane': False, 'network_mtu': True},
+                             'data_plane': self.data_plane(), 'network_mtu': True,
+                             'keypair_labels': False},
         }
 
     def labelled(self, labels):

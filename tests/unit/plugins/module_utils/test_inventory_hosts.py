@@ -78,8 +78,18 @@ def test_host_record_has_one_shape():
 
 def test_only_lab_vms_get_the_netns_connection():
     lab = server(connection={'type': 'cloudops.multicloud.netns', 'netns': 'cloudops-lab-vm-1', 'pid': 4})
-    assert connection_vars(lab) == {'ansible_connection': 'cloudops.multicloud.netns', 'cloudops_netns': 'cloudops-lab-vm-1'}
-    assert connection_vars(server(connection={'type': 'ssh', 'host': '10.0.0.2'})) == {}
+    assert connection_vars(lab, python='/usr/bin/python3') == {
+        'ansible_connection': 'cloudops.multicloud.netns', 'cloudops_netns': 'cloudops-lab-vm-1',
+        'ansible_python_interpreter': '/usr/bin/python3'}
+    assert connection_vars(server(connection={'type': 'ssh', 'host': '10.0.0.2'})) == {
+        'ansible_connection': 'ssh', 'ansible_user': 'root'}
+
+
+def test_ssh_user_from_the_image_or_the_clouds_file_and_a_jump_host_for_private_servers():
+    private = server(public_ip=None, image='ubuntu-24.04', connection={'type': 'ssh'})
+    assert connection_vars(private) == {'ansible_connection': 'ssh', 'ansible_user': 'ubuntu'}
+    assert connection_vars(private, {'ssh_user': 'ops', 'jump_host': 'ops@bastion'}) == {
+        'ansible_connection': 'ssh', 'ansible_user': 'ops', 'ansible_ssh_common_args': '-o ProxyJump=ops@bastion'}
 
 
 def rec(name, cloud, id):

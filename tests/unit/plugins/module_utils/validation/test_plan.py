@@ -25,8 +25,8 @@ TOPOLOGY = {
 
 
 def server(name, network, address, public=None):
-    return {'name': name, 'networks': [{'network': network, 'address': address}], 'private_ip': address,
-            'public_ip': public}
+    return {'id': 'id-' + name, 'name': name, 'networks': [{'network': network, 'address': address}],
+            'private_ip': address, 'public_ip': public}
 
 
 SERVERS = [server('web-1', 'front', '10.10.1.2', '198.18.0.2'), server('web-2', 'front', '10.10.1.3', '198.18.0.3'),
@@ -97,15 +97,40 @@ def test_expected_path_mtu_is_the_smallest_declared_on_the_path():
 def test_probes_group_targets_by_source():
     probes = {p['src']: p['targets'] for p in plan()['probes']}
     assert sorted(probes) == ['db', 'web-1', 'web-2']
-    assert {'name': 'web-1->db tcp/5432', 'address': '10.10.2.2', 'proto': 'tcp', 'port': 5432} in probes['web-1']
+    assert {'name': 'web-1->db tcp/5432', 'address': '10.10.2.2', 'proto': 'tcp', 'port': 5432,
+            'expect': 'db'} in probes['web-1']
+
+
+def test_tcp_and_udp_targets_expect_their_destination_and_icmp_expects_nobody():
+    topology = dict(TOPOLOGY, expect=TOPOLOGY['expect'] + [{'from': 'db', 'to': 'web', 'proto': 'udp', 'port': 53}])
+    targets = [t for p in plan(topology)['probes'] for t in p['targets']]
+    flows = by_id(plan(topology)['flows'])
+    assert targets and all(t['expect'] == (None if t['proto'] == 'icmp' else flows[t['name']]['dst']) for t in targets)
+    assert {t['name']: t['expect'] for t in targets if t['proto'] == 'udp'} == {'db->web-1 udp/53': 'web-1',
+                                                                                  'db->web-2 udp/53': 'web-2'}
 
 
 def test_listeners_cover_allowed_and_denied_ports_and_the_probe_port():
     listeners = plan()['listeners']
-    assert listeners == [{'host': 'db', 'listen': [{'proto': 'tcp', 'port': 22}, {'proto': 'tcp', 'port': 5432},
-                                                   {'proto': 'tcp', 'port': 5999}]},
-                         {'host': 'web-1', 'listen': [{'proto': 'tcp', 'port': 5999}]},
-                         {'host': 'web-2', 'listen': [{'proto': 'tcp', 'port': 5999}]}]
+    assert listeners == [{'host': 'db', 'identity': {'name': 'db', 'id': 'id-db'},
+                          'listen': [{'proto': 'tcp', 'port': 22}, {'proto': 'tcp', 'port': 5432},
+                                     {'proto': 'tcp', 'port': 5999}]},
+                         {'host': 'web-1', 'identity': {'name': 'web-1', 'id': 'id-web-1'},
+                          'listen': [{'proto': 'tcp', 'port': 5999}]},
+                         {'host': 'web-2', 'identity': {'name': 'web-2', 'id': 'id-web-2'},
+                          'listen': [{'proto': 'tcp', 'port': 5999}]}]
+
+
+def test_every_server_answers_on_the_probe_port_with_its_identity():
+    # Nothing probes web-1 or web-2 on tcp without floating IPs; they still answer, so that traffic
+    # misdirected to them is named.
+    topology = dict(TOPOLOGY, security_groups=[], expect=[])
+    servers = SERVERS[:2] + [dict(SERVERS[2], id=None)]
+    listeners = plan(topology, servers, outside=None)['listeners']
+    assert [(entry['host'], entry['identity'], entry['listen']) for entry in listeners] == [
+        ('db', {'name': 'db', 'id': None}, [{'proto': 'tcp', 'port': 5999}]),
+        ('web-1', {'name': 'web-1', 'id': 'id-web-1'}, [{'proto': 'tcp', 'port': 5999}]),
+        ('web-2', {'name': 'web-2', 'id': 'id-web-2'}, [{'proto': 'tcp', 'port': 5999}])]
 
 
 def test_throughput_pairs_only_where_the_groups_let_iperf3_through():
@@ -119,9 +144,9 @@ def test_throughput_pairs_only_where_the_groups_let_iperf3_through():
 def test_floating_ips_from_outside():
     assert plan()['floating_ips'] == [
         {'server': 'web-1', 'address': '198.18.0.2', 'proto': 'tcp', 'port': 5999, 'id': 'outside->web-1 tcp/5999',
-         'expected': 'allow'},
+         'expect': 'web-1', 'expected': 'allow'},
         {'server': 'web-2', 'address': '198.18.0.3', 'proto': 'tcp', 'port': 5999, 'id': 'outside->web-2 tcp/5999',
-         'expected': 'allow'}]
+         'expect': 'web-2', 'expected': 'allow'}]
     assert plan(outside=None)['floating_ips'] == []
 
 
@@ -129,7 +154,7 @@ def test_a_floating_ip_behind_a_group_without_the_probe_port_is_pinged():
     topology = dict(TOPOLOGY, servers=[{'name': 'web', 'network': 'front', 'floating_ip': True, 'security_groups': ['db']}],
                     expect=[])
     [fip] = plan(topology, [server('web', 'front', '10.10.1.2', '198.18.0.2')])['floating_ips']
-    assert (fip['proto'], fip['port'], fip['expected']) == ('icmp', None, 'allow')
+    assert (fip['proto'], fip['port'], fip['expect'], fip['expected']) == ('icmp', None, None, 'allow')
 
 
 def test_security_group_change_opens_a_port_the_group_denies():

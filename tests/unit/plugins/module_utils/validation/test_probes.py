@@ -285,6 +285,8 @@ def test_icmp_fits_sends_one_df_ping_of_the_packet_size():
     ([{'address': '10.0.0.1', 'proto': 'tcp', 'port': 70000}], 'targets[0].port: 70000 is outside 1-65535'),
     ([{'address': '10.0.0.1', 'proto': 'icmp', 'port': 22}], 'targets[0].port: icmp has no ports; leave it out'),
     ([{'address': '10.0.0.1', 'proto': 'sctp'}], "targets[0].proto: 'sctp' is not one of icmp, tcp, udp"),
+    ([{'address': '10.0.0.1', 'expect': 'db'}],
+     'targets[0].expect: an ICMP echo does not say which server answered; leave it out'),
 ])
 def test_bad_targets_name_the_field(targets, message):
     with pytest.raises(ProbeError) as info:
@@ -295,8 +297,10 @@ def test_bad_targets_name_the_field(targets, message):
 def test_targets_are_normalized():
     assert check_targets([{'address': '10.0.0.1', 'port': None}, {'address': '10.0.0.2', 'proto': 'tcp', 'port': 22,
                                                                   'name': 'ssh'}]) == [
-        {'name': '10.0.0.1', 'address': '10.0.0.1', 'proto': 'icmp', 'port': None},
-        {'name': 'ssh', 'address': '10.0.0.2', 'proto': 'tcp', 'port': 22}]
+        {'name': '10.0.0.1', 'address': '10.0.0.1', 'proto': 'icmp', 'port': None, 'expect': None},
+        {'name': 'ssh', 'address': '10.0.0.2', 'proto': 'tcp', 'port': 22, 'expect': None}]
+    assert check_targets([{'address': '10.0.0.2', 'proto': 'udp', 'port': 53, 'expect': ' dns '},
+                          {'address': '10.0.0.2', 'expect': ''}])[0]['expect'] == 'dns'
 
 
 @pytest.mark.parametrize('settings, message', [
@@ -492,5 +496,97 @@ def test_check_mode_names_a_port_in_use_and_starts_nothing():
     finally:
         taken.close()
     assert free == {'changed': True, 'responder': {'pid': None, 'listen': [{'proto': 'udp', 'port': port}],
-                                                   'expires': None}}
+                                                   'identity': None, 'expires': None}}
     assert responder.find_responders() == []
+
+
+# ---------------------------------------------------------------------------------------------- who answered
+DB = {'name': 'db', 'id': '0a1b'}
+CACHE = {'name': 'cache', 'id': '9f8e'}
+
+
+def test_the_first_answer_from_another_server_is_the_one_named():
+    assert probes.answered_by([DB, DB], 'db') == (DB, False, None)
+    assert probes.answered_by([DB, DB], None) == (DB, False, None)
+    assert probes.answered_by([None, None], 'db') == (None, False, None)  # responders without identity
+    assert probes.answered_by([CACHE, CACHE], 'db') == (CACHE, True, 'answered by cache')
+    assert probes.answered_by([DB, CACHE, None], 'db') == (CACHE, True, 'answered by cache in 1 of 3 answers')
+    assert probes.answered_by([], 'db') == (None, False, None)
+
+
+def test_the_identity_wait_follows_the_connect_time():
+    assert probes.identity_wait(0.0001, 1.0) == probes.IDENTITY_WAIT
+    assert probes.identity_wait(0.2, 1.0) == 0.8
+    assert probes.identity_wait(0.5, 1.0) == 1.0
+    assert probes.identity_wait(0.0001, 0.1) == 0.1
+
+
+@pytest.fixture
+def start_responder():
+    """start(identity) -> a port on which a real responder daemon answers tcp and udp; a marker of
+    its own keeps it apart from responders that ensure_responder would find and stop."""
+    pids = []
+
+    def start(identity):
+        for _attempt in range(20):
+            tcp = responder.bind({'proto': 'tcp', 'port': 0, 'where': 'test'})
+            port = tcp.getsockname()[1]
+            try:
+                udp = responder.bind({'proto': 'udp', 'port': port, 'where': 'test'})
+                break
+            except responder.ResponderError:
+                tcp.close()
+        ports = [{'proto': 'tcp', 'port': port}, {'proto': 'udp', 'port': port}]
+        fds = [tcp.fileno(), udp.fileno()]
+        try:
+            argv, env = responder.python_daemon(responder.RESPONDER, 'cloudops-multicloud-test-responder',
+                                                responder.responder_args(ports, fds, time.time() + 30, identity))
+            pids.append(responder.spawn_detached(argv, pass_fds=fds, env=env))
+        finally:
+            tcp.close()
+            udp.close()
+        return port
+
+    yield start
+    for pid in pids:
+        responder.stop(pid)
+
+
+def test_a_responder_names_its_server_to_tcp_and_udp_probes(start_responder):
+    port = start_responder(DB)
+    targets = [{'address': '127.0.0.1', 'proto': proto, 'port': port, 'expect': expect, 'name': '%s %s' % (proto, expect)}
+               for proto in ('tcp', 'udp') for expect in ('db', 'cache', None)]
+    results = {r['name']: r for r in probe_targets(targets, count=2, interval=0.01, timeout=1)}
+    for proto in ('tcp', 'udp'):
+        right, wrong, unset = results['%s db' % proto], results['%s cache' % proto], results['%s None' % proto]
+        assert {r['outcome'] for r in (right, wrong, unset)} == {'connected'}, results
+        assert right['answered_by'] == wrong['answered_by'] == unset['answered_by'] == DB
+        assert (right['wrong_server'], wrong['wrong_server'], unset['wrong_server']) == (False, True, False)
+        assert wrong['detail'] == 'answered by db'
+        assert right['received'] == 2 and right['detail'] == '2 of 2 %s' % (
+            'connects completed' if proto == 'tcp' else 'datagrams echoed')
+    assert results['tcp db']['stats']['max'] < 100, 'the connect time leaves the identity line out'
+
+
+def test_a_responder_without_identity_names_nobody(start_responder):
+    port = start_responder(None)
+    results = probe_targets([{'address': '127.0.0.1', 'proto': proto, 'port': port, 'expect': 'db'}
+                             for proto in ('tcp', 'udp')], count=1, timeout=1)
+    assert [(r['outcome'], r['answered_by'], r['wrong_server']) for r in results] == [('connected', None, False)] * 2
+
+
+def test_a_silent_service_costs_the_identity_wait_only(echo_port):
+    # echo_port's TCP side never accepts: the handshake completes, no line comes.
+    started = time.monotonic()
+    [result] = probe_targets([{'address': '127.0.0.1', 'proto': 'tcp', 'port': echo_port, 'expect': 'db'}],
+                             count=1, timeout=1)
+    assert (result['outcome'], result['answered_by'], result['wrong_server']) == ('connected', None, False)
+    assert probes.IDENTITY_WAIT <= time.monotonic() - started < 0.9
+
+
+def test_wait_for_connected_keeps_waiting_while_another_server_answers(start_responder):
+    port = start_responder(CACHE)
+    [result] = probe_targets([{'address': '127.0.0.1', 'proto': 'tcp', 'port': port, 'expect': 'db'}], count=1,
+                             interval=0.01, timeout=0.5, wait_for='connected', wait_timeout=0.3)
+    assert result['outcome'] == 'connected' and result['wrong_server'] and result['seconds'] >= 0.3
+    assert result['detail'].startswith('answered by cache (still not connected to db after ')

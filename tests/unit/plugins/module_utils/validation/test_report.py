@@ -21,8 +21,9 @@ RUN = {'id': 'r1', 'cloud': 'lab'}
 PROBED = ('path_mtu',)
 
 
-def healthy_probes(overrides=None):
-    """What a healthy network answers; ``overrides`` maps a flow id to a different outcome."""
+def healthy_probes(overrides=None, answerers=None):
+    """What a healthy network answers; ``overrides`` maps a flow id to a different outcome,
+    ``answerers`` to the server that answered it instead of its destination."""
     runs = []
     for probe in PLAN['probes']:
         results = []
@@ -30,8 +31,10 @@ def healthy_probes(overrides=None):
             flow = next(f for f in PLAN['flows'] if f['id'] == target['name'])
             outcome = 'connected' if flow['expected'] == 'allow' else 'timeout'
             outcome = (overrides or {}).get(target['name'], outcome)
+            answerer = (answerers or {}).get(target['name'], target.get('expect'))
             results.append({'name': target['name'], 'outcome': outcome, 'rtt_ms': [0.04, 0.05] if outcome == 'connected' else [],
-                            'path_mtu': flow['mtu'] if outcome == 'connected' else None, 'detail': ''})
+                            'path_mtu': flow['mtu'] if outcome == 'connected' else None, 'detail': '',
+                            'answered_by': {'name': answerer, 'id': None} if outcome == 'connected' and answerer else None})
         runs.append({'item': probe, 'results': results, 'changed': False})
     return runs
 
@@ -117,6 +120,78 @@ def test_checks_a_run_did_not_make_are_not_judged_but_unrun_ones_it_did_fail():
 
 def test_observation_of_a_registered_probe():
     assert observation({'results': [{'outcome': 'connected', 'detail': '', 'seconds': 0.1}]}, {'phase': 'x'}) == \
-        {'phase': 'x', 'outcome': 'connected', 'detail': '', 'seconds': 0.1}
+        {'phase': 'x', 'outcome': 'connected', 'detail': '', 'seconds': 0.1, 'answered_by': None}
+    assert observation({'results': [{'outcome': 'connected', 'answered_by': {'name': 'db', 'id': '1'}}]}, {})[
+        'answered_by'] == {'name': 'db', 'id': '1'}
     assert observation({'unreachable': True, 'msg': 'gone'}, {'phase': 'x'})['detail'] == 'gone'
     assert observation({'failed': False, 'msg': 'bad target'}, {})['detail'] == 'bad target'
+
+
+def check(report, name):
+    return next(c for c in report['checks'] if c['name'] == name)
+
+
+def test_the_right_server_answering_passes_and_is_labelled():
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=healthy_probes())
+    assert names(report, 'fail') == []
+    assert check(report, 'reach web->db tcp/5432')['labels']['answered_by'] == 'db'
+    assert 'answered_by' not in check(report, 'reach web->db icmp')['labels']
+    assert all('answered_by' not in s['labels'] for s in report['samples']), 'samples stay grouped by pair'
+
+
+def test_another_server_answering_fails_allow_and_deny_flows_alike():
+    probes = healthy_probes(overrides={'web->db tcp/22': 'connected'},
+                            answerers={'web->db tcp/5432': 'stale-vm', 'web->db tcp/22': 'stale-vm'})
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=probes)
+    assert names(report, 'fail') == ['reach web->db tcp/22', 'reach web->db tcp/5432']
+    for name in ('reach web->db tcp/22', 'reach web->db tcp/5432'):
+        failed = check(report, name)
+        assert failed['reason'] == 'answered by stale-vm (expected db)'
+        assert failed['observed'] == 'connected' and failed['labels']['answered_by'] == 'stale-vm'
+
+
+def test_a_responder_without_identity_is_judged_on_the_outcome():
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=healthy_probes(answerers={'web->db tcp/5432': None}))
+    assert names(report, 'fail') == []
+    assert 'answered_by' not in check(report, 'reach web->db tcp/5432')['labels']
+
+
+def test_a_floating_ip_that_reaches_another_server_fails():
+    other = {'name': 'cache', 'id': 'c1'}
+    fips = [{'server': 'web', 'phase': 'reachable', 'outcome': 'connected', 'answered_by': other},
+            {'server': 'web', 'phase': 'detached', 'outcome': 'connected', 'answered_by': other},
+            {'server': 'web', 'phase': 'reattached', 'outcome': 'connected', 'answered_by': {'name': 'web', 'id': 'w1'}}]
+    report = build_report(RUN, PLAN, kinds=('floating_ip',), probes=healthy_probes(), floating_ips=fips)
+    assert names(report, 'fail') == ['fip web detached', 'fip web reachable']
+    assert check(report, 'fip web reachable')['reason'] == 'answered by cache (expected web)'
+    assert check(report, 'fip web detached')['reason'] == 'answered by cache (expected web)'
+    assert check(report, 'fip web reattached')['labels']['answered_by'] == 'web'
+
+
+def test_a_security_group_change_that_reaches_another_server_fails_without_an_apply_time():
+    changes = [{'group': 'db', 'phase': 'added', 'outcome': 'connected', 'seconds': 0.004,
+                'answered_by': {'name': 'web', 'id': None}},
+               {'group': 'db', 'phase': 'removed', 'outcome': 'timeout', 'seconds': 0.01, 'answered_by': None}]
+    report = build_report(RUN, PLAN, kinds=('security_group',), probes=healthy_probes(), security_group_changes=changes)
+    assert names(report, 'fail') == ['sg db rule added']
+    assert check(report, 'sg db rule added')['reason'] == 'answered by web (expected db)'
+    assert [s['labels']['phase'] for s in report['samples'] if s['metric'] == 'sg_apply_s'] == ['removed']
+
+
+def test_a_guest_unreachable_over_ssh_fails_its_own_checks_with_the_reason():
+    # db never answered: no probe ran from it, no responder or throughput server ran on it.
+    why = {'db': 'timed out waiting for ping module test: Failed to connect to the host via ssh'}
+    probes = [run for run in healthy_probes({'web->db tcp/5432': 'refused'}) if run['item']['src'] != 'db']
+    throughput = [{'item': dict(pair), 'gbps': 9.5, 'loss_pct': 1.0, 'changed': False}
+                  for pair in PLAN['throughput'] if 'db' not in (pair['src'], pair['dst'])]
+    sla = [{'metric': 'tcp_gbps', 'stat': 'avg', 'path': 'l3', 'min': 1}]
+    report = build_report(RUN, PLAN, kinds=('throughput',), probes=probes, throughput=throughput, sla=sla, unreachable=why)
+    failed = {c['name']: c['reason'] for c in report['checks'] if c['verdict'] == 'fail'}
+    assert failed['reach db->web icmp'].startswith('not probed: db unreachable over SSH (timed out waiting')
+    assert failed['reach web->db tcp/5432'].startswith('db unreachable over SSH (timed out waiting for ping module test: '
+                                                        'Failed to connect to the host via ssh), so nothing ran there to answer: '
+                                                        'expected allow, got refused')
+    assert 'reach web->db icmp' not in failed and 'reach web->db tcp/22' not in failed
+    assert failed['sla tcp_gbps avg l3'].endswith('(guests unreachable over SSH: db)')
+    for name, reason in failed.items():
+        assert 'db unreachable over SSH' in reason or 'unreachable over SSH: db' in reason, (name, reason)

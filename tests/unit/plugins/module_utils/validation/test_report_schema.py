@@ -47,8 +47,10 @@ def test_missing_summary_is_rejected(validator):
     (lambda r: r['run'].pop('servers'), "'servers' is a required property"),
     (lambda r: r['stats'][0].update(p99='fast'), "'fast' is not of type 'number', 'null'"),
     (lambda r: r['summary']['by_kind'].update(latency={'passed': 1, 'failed': 0}), "'latency' is not one of"),
+    (lambda r: r['checks'][0]['labels'].update(answered_by=''), "'' should be non-empty"),
+    (lambda r: r['checks'][0]['labels'].update(answered_by=7), "7 is not of type 'string'"),
 ], ids=['check verdict', 'summary verdict', 'kind', 'check key', 'top key', 'version', 'expected list', 'reason on pass',
-        'servers', 'stat type', 'by_kind'])
+        'servers', 'stat type', 'by_kind', 'answered_by empty', 'answered_by type'])
 def test_broken_reports_are_rejected(validator, mutate, message):
     report = sample_report()
     mutate(report)
@@ -60,4 +62,11 @@ def test_null_stats_and_expected_are_allowed(validator):
     report = sample_report()
     assert any(s['p50'] is None for s in report['stats'])
     report['checks'][0].update(expected=None, observed=None)
+    assert errors(validator, report) == []
+
+
+def test_a_check_answered_by_the_wrong_server_validates(validator):
+    report = sample_report()
+    report['checks'][0].update(verdict='fail', reason='answered by cache (expected db)')
+    report['checks'][0]['labels']['answered_by'] = 'cache'
     assert errors(validator, report) == []
