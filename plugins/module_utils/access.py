@@ -121,10 +121,10 @@ def resolve_access(topology, cloud, access_dir):
                 'jump_host': access.get('jump_host') or offered.get('jump_host'),
                 'proxy_command': offered.get('proxy_command'),
                 'data_plane': bool((cloud.get('capabilities') or {}).get('data_plane'))}
-    if mode != 'ssh':
-        return resolved
+    if mode != 'ssh' or not resolved['data_plane']:
+        return resolved  # no guest is reached: nothing to prepare
     ssh_from = access.get('ssh_from') or offered.get('ssh_from')
-    if not ssh_from and resolved['data_plane']:
+    if not ssh_from:
         towards = parse_jump_host(resolved['jump_host'], resolve=False)['host'] if resolved['jump_host'] \
             else offered.get('endpoint_host')
         address = egress_address(towards) if towards else None

@@ -215,7 +215,9 @@ def summary_section(report, run, checks, verdict):
         duration = '%s s' % number(round((finished - started).total_seconds(), 1))
     versions = run.get('versions') or {}
     facts = [('Cloud', run.get('cloud')), ('Started', run.get('started')), ('Finished', run.get('finished')),
-             ('Duration', duration)]
+             ('Duration', duration), ('Guests reached by', run.get('access'))]
+    if run.get('data_plane') is False:
+        facts.append(('No packet sent', run.get('data_plane_reason') or 'the cloud runs no guests'))
     facts += [('Version of %s' % name, value) for name, value in sorted(versions.items())]
     parts = [
         '<h1>Network validation <code>%s</code></h1>' % text(run.get('id') or 'unnamed run'),

@@ -232,7 +232,7 @@ def describe(error, server, port):
 
 
 def run_client(argv, proto, duration, server, port):
-    """One iperf3 client run, parsed; waits out a busy server for a couple of seconds."""
+    """One iperf3 client run, parsed; waits out a busy or resetting server for a couple of seconds."""
     for attempt in range(BUSY_RETRIES + 1):
         try:
             proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -244,7 +244,8 @@ def run_client(argv, proto, duration, server, port):
         try:
             return parse_result(proc.stdout, proto, proc.stderr)
         except IperfError as exc:
-            if 'busy' not in str(exc) or attempt == BUSY_RETRIES:
+            # A server still closing the last test (or a tool probe of auto) is busy or resets us for a moment.
+            if not any(word in str(exc) for word in ('busy', 'reset by peer')) or attempt == BUSY_RETRIES:
                 raise IperfError(describe(str(exc), server, port))
         time.sleep(0.2)
     raise IperfError('iperf3 to %s:%d never ran' % (server, port))  # not reached

@@ -99,3 +99,9 @@ def test_netns_vars_carry_the_controllers_python(tmp_path):
                                          ('al2023-ami-2023.5', 'ec2-user'), ('cirros-tiny', 'cirros'), ('lab-host', 'root')])
 def test_image_users(image, user):
     assert image_user(image) == user
+
+
+def test_nothing_is_prepared_where_no_guest_is_reached(tmp_path):
+    moto = dict(CLOUD, capabilities={'data_plane': False}, access=dict(CLOUD['access'], endpoint_host=None))
+    access = resolve_access(TOPOLOGY, moto, str(tmp_path))
+    assert access['mode'] == 'ssh' and 'servers' not in access and 'key_name' not in access

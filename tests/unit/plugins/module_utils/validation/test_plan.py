@@ -106,8 +106,8 @@ def test_tcp_and_udp_targets_expect_their_destination_and_icmp_expects_nobody():
     targets = [t for p in plan(topology)['probes'] for t in p['targets']]
     flows = by_id(plan(topology)['flows'])
     assert targets and all(t['expect'] == (None if t['proto'] == 'icmp' else flows[t['name']]['dst']) for t in targets)
-    assert {t['name']: t['expect'] for t in targets if t['proto'] == 'udp'} == {'db->web-1 udp/53': 'web-1',
-                                                                                  'db->web-2 udp/53': 'web-2'}
+    udp = {t['name']: t['expect'] for t in targets if t['proto'] == 'udp'}
+    assert udp == {'db->web-1 udp/53': 'web-1', 'db->web-2 udp/53': 'web-2'}
 
 
 def test_listeners_cover_allowed_and_denied_ports_and_the_probe_port():

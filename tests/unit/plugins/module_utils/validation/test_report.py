@@ -188,9 +188,9 @@ def test_a_guest_unreachable_over_ssh_fails_its_own_checks_with_the_reason():
     report = build_report(RUN, PLAN, kinds=('throughput',), probes=probes, throughput=throughput, sla=sla, unreachable=why)
     failed = {c['name']: c['reason'] for c in report['checks'] if c['verdict'] == 'fail'}
     assert failed['reach db->web icmp'].startswith('not probed: db unreachable over SSH (timed out waiting')
-    assert failed['reach web->db tcp/5432'].startswith('db unreachable over SSH (timed out waiting for ping module test: '
-                                                        'Failed to connect to the host via ssh), so nothing ran there to answer: '
-                                                        'expected allow, got refused')
+    assert failed['reach web->db tcp/5432'].startswith(
+        'db unreachable over SSH (timed out waiting for ping module test: Failed to connect to the host via ssh), '
+        'so nothing ran there to answer: expected allow, got refused')
     assert 'reach web->db icmp' not in failed and 'reach web->db tcp/22' not in failed
     assert failed['sla tcp_gbps avg l3'].endswith('(guests unreachable over SSH: db)')
     for name, reason in failed.items():
