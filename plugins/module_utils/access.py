@@ -199,6 +199,11 @@ def address_of(server):
     return server.get('public_ip') or server.get('private_ip')
 
 
+def has_run_key(server, access):
+    """A server that names a key of its own is logged in to with the user's keys, not the run's."""
+    return server.get('key_name') in (None, access.get('key_name'))
+
+
 def ssh_config(servers, access):
     """One ``Host`` block per server: the run's key, known_hosts and the hop that reaches it."""
     by_name = {s['name']: s for s in servers}
@@ -207,9 +212,10 @@ def ssh_config(servers, access):
         address = address_of(server)
         if not address:
             continue
-        lines += ['', '# %s' % server['name'], 'Host %s' % address, '  User %s' % _login(server, access),
-                  '  IdentityFile %s' % access['key_file'], '  IdentitiesOnly yes',
-                  '  UserKnownHostsFile %s' % access['known_hosts'], '  StrictHostKeyChecking accept-new',
+        lines += ['', '# %s' % server['name'], 'Host %s' % address, '  User %s' % _login(server, access)]
+        if has_run_key(server, access):
+            lines += ['  IdentityFile %s' % access['key_file'], '  IdentitiesOnly yes']
+        lines += ['  UserKnownHostsFile %s' % access['known_hosts'], '  StrictHostKeyChecking accept-new',
                   '  ServerAliveInterval 15']
         jump = _jump(server, access, by_name)
         if jump:
@@ -231,7 +237,8 @@ def host_vars(server, access, python=None):
                  'ansible_user': _login(server, access)}
     if access.get('ssh_config'):
         variables['ansible_ssh_common_args'] = '-F %s' % access['ssh_config']
-        variables['ansible_ssh_private_key_file'] = access['key_file']
+        if has_run_key(server, access):
+            variables['ansible_ssh_private_key_file'] = access['key_file']
         # Addresses are reused by later runs: their SSH masters must not be found by another run.
         variables['ansible_control_path_dir'] = os.path.join(access['dir'], 'cp')
     elif access.get('jump_host') and not server.get('public_ip'):

@@ -105,3 +105,11 @@ def test_nothing_is_prepared_where_no_guest_is_reached(tmp_path):
     moto = dict(CLOUD, capabilities={'data_plane': False}, access=dict(CLOUD['access'], endpoint_host=None))
     access = resolve_access(TOPOLOGY, moto, str(tmp_path))
     assert access['mode'] == 'ssh' and 'servers' not in access and 'key_name' not in access
+
+
+def test_a_server_with_a_key_of_its_own_is_not_given_the_run_key(tmp_path):
+    access = resolve_access(dict(TOPOLOGY, access={'mode': 'ssh'}), LAB, str(tmp_path))
+    own = {'name': 'web', 'public_ip': '198.18.0.5', 'key_name': 'ops'}
+    assert 'IdentityFile' not in ssh_config([own], access)
+    assert 'ansible_ssh_private_key_file' not in host_vars(own, access)
+    assert 'IdentityFile' in ssh_config([dict(own, key_name='r1-access')], access)
