@@ -92,6 +92,13 @@ def test_every_check_passes_over_ssh_and_the_key_stays_in_its_file(lab):
         assert 'PRIVATE KEY-----' not in text
 
 
+def test_the_same_guests_entered_with_netns_pass_too(lab):
+    # Their sshd holds tcp/22, so no responder is started there in netns mode either.
+    proc, report, failed = validate(lab, '-e', 'access_mode=netns')
+    assert failed == {} and proc.returncode == 0, (failed, proc.stdout[-3000:])
+    assert report['run']['access'] == 'netns'
+
+
 def test_declared_groups_keep_their_rules_and_ssh_has_a_group_of_its_own(lab):
     provider = LocalProvider(LAB, {'provider': 'local'})
     groups = {g.name: g for g in provider.list('security_group')}
