@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# N servers on the harness's OpenStack (nova's fake driver): this collection's bulk server task
+# N servers on the harness's OpenStack (a namespace guest on OVN behind each): this collection's bulk server task
 # (count), openstack.cloud.server in a loop as its documentation shows, and the same boots done
 # directly with openstacksdk from a thread pool (the backend's own limit), creates and deletes, in one run.
 #   benchmarks/openstack_servers.sh [-n 50]

@@ -95,6 +95,15 @@ def egress_address(towards):
         return None
 
 
+def outside_address(ssh_from, gateway):
+    """The controller's address as guests see it: a single-host ssh_from says it, else the route to ``gateway``."""
+    if ssh_from:
+        network = ipaddress.ip_network(str(ssh_from), strict=False)
+        if network.num_addresses == 1:
+            return str(network.network_address)
+    return egress_address(gateway) if gateway else None
+
+
 def image_user(image):
     name = str(image or '').lower()
     for word, user in IMAGE_USERS:
@@ -217,6 +226,9 @@ def ssh_config(servers, access):
             lines += ['  IdentityFile %s' % access['key_file'], '  IdentitiesOnly yes']
         lines += ['  UserKnownHostsFile %s' % access['known_hosts'], '  StrictHostKeyChecking accept-new',
                   '  ServerAliveInterval 15']
+        if server.get('id'):
+            # Host keys belong to the server, not to an address that can move to another one.
+            lines.append('  HostKeyAlias %s' % server['id'])
         jump = _jump(server, access, by_name)
         if jump:
             lines.append('  ProxyJump %s' % jump)
@@ -239,8 +251,8 @@ def host_vars(server, access, python=None):
         variables['ansible_ssh_common_args'] = '-F %s' % access['ssh_config']
         if has_run_key(server, access):
             variables['ansible_ssh_private_key_file'] = access['key_file']
-        # Addresses are reused by later runs: their SSH masters must not be found by another run.
-        variables['ansible_control_path_dir'] = os.path.join(access['dir'], 'cp')
+        # Addresses are reused by later runs and move between servers: an SSH master is the server's own.
+        variables['ansible_control_path_dir'] = os.path.join(access['dir'], 'cp', str(server.get('id') or '')[:8])
     elif access.get('jump_host') and not server.get('public_ip'):
         variables['ansible_ssh_common_args'] = '-o ProxyJump=%s' % access['jump_host']
     return variables

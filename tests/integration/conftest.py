@@ -109,14 +109,27 @@ def aws(ec2_settings):
 OPENSTACK_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'openstack')
 
 
+def host_state():
+    """What the OpenStack harness could leave on this host: links, namespaces, its daemons' processes."""
+    def lines(*argv):
+        return set(subprocess.run(argv, capture_output=True, text=True, check=False).stdout.splitlines())
+    links = {line.split(':')[1].strip().split('@')[0] for line in lines('ip', '-o', 'link')}
+    namespaces = {line.split()[0] for line in lines('ip', 'netns', 'list') if line.strip()}
+    daemons = {line.split(None, 1)[1] for line in lines('pgrep', '-a', '-f', 'ovsdb-server|ovs-vswitchd|ovn-|sshd -f')}
+    return {'links': links, 'namespaces': namespaces, 'processes': daemons}
+
+
 @pytest.fixture(scope='session')
 def openstack_clouds_file():
     started = not os.path.exists(os.path.join(OPENSTACK_HARNESS, '.state'))
+    before = host_state()
     proc = subprocess.run([os.path.join(OPENSTACK_HARNESS, 'up')], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, 'tests/clouds/openstack/up failed:\n' + proc.stderr[-4000:]
     yield proc.stdout.strip()
     if started:
         subprocess.run([os.path.join(OPENSTACK_HARNESS, 'down')], check=True)
+        # down leaves the host as up found it: no bridge, tap, veth, namespace or daemon of its own.
+        assert host_state() == before
 
 
 @pytest.fixture(scope='session')

@@ -37,6 +37,7 @@ class Member:
             self.addresses.setdefault(nic['network'], nic['address'])
         self.private_ip = server.get('private_ip') or next(iter(self.addresses.values()), None)
         self.public_ip = server.get('public_ip')
+        self.floating_ip = bool(spec.get('floating_ip'))
 
     def address_on(self, network):
         return self.addresses.get(network)
@@ -214,19 +215,22 @@ class Plan:
 
     def floating_ips(self):
         """Probed on TCP to a responder on the server where its groups allow it: an ICMP echo
-        proves less, since the router that holds the address answers it too."""
+        proves less, since the router that holds the address answers it too. A server declared
+        with a floating IP that has none gets an entry without an address, and a public address
+        the topology did not declare must not be reachable from outside."""
         if not self.outside_address:
             return []
         vantage = self.outside()
         entries = []
         for member in sorted(self.members.values(), key=lambda m: m.name):
-            if not member.public_ip:
+            if not member.public_ip and not member.floating_ip:
                 continue
             tcp = self.derived_verdict(vantage, member, 'tcp', self.probe_port) == 'allow'
             proto, port = ('tcp', self.probe_port) if tcp else ('icmp', None)
+            expected = self.derived_verdict(vantage, member, proto, port) if member.floating_ip else 'deny'
             entries.append({'server': member.name, 'address': member.public_ip, 'proto': proto, 'port': port,
                             'id': flow_id(OUTSIDE, member.name, proto, port), 'expect': expect_of(member.name, proto),
-                            'expected': self.derived_verdict(vantage, member, proto, port)})
+                            'expected': expected, 'declared': member.floating_ip})
         return entries
 
     def security_group_changes(self):

@@ -180,12 +180,14 @@ class ReportBuilder:
             return
         seen = {(o['server'], o['phase']): o for o in observations or []}
         for fip in self.plan['floating_ips']:
-            phases = FIP_PHASES if fip['expected'] == 'allow' else FIP_PHASES[:1]
+            phases = FIP_PHASES if fip['expected'] == 'allow' and fip['address'] else FIP_PHASES[:1]
             for phase in phases:
                 expected = 'deny' if phase == 'detached' else fip['expected']
                 obs = seen.get((fip['server'], phase))
                 outcome = obs.get('outcome') if obs else None
-                if obs is None:
+                if not fip['address']:
+                    reason = '%s has no floating IP, though the topology gives it one' % fip['server']
+                elif obs is None:
                     reason = 'not probed'
                 elif wrong := wrong_server(obs, fip['server']):
                     reason = wrong
@@ -193,6 +195,8 @@ class ReportBuilder:
                     reason = 'expected %s from outside, got %s' % (expected, outcome)
                     if obs.get('detail'):
                         reason += ' (%s)' % obs['detail']
+                    if not fip.get('declared', True):
+                        reason += '; the topology gives %s no floating IP' % fip['server']
                     if fip['proto'] != 'icmp':
                         reason = self._without_responder(reason, fip['server'])
                 else:

@@ -1,5 +1,6 @@
-"""The lifecycle playbook on openstack-local: provision, validate (no data plane: the fake driver's
-servers are records), report, tear down; the openstack CLI then finds nothing of the run left."""
+"""The lifecycle playbook on openstack-local as the README runs it: the topology shipped for that
+cloud is provisioned, every check passes on its OVN data plane over SSH, the report is written and
+teardown leaves nothing: the openstack CLI finds nothing of the run, and no guest is left."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import json
 
 import pytest
 
-from lifecycle_helpers import lifecycle
+from lifecycle_helpers import ROOT, lifecycle
+
+GUESTS = ROOT / 'tests' / 'clouds' / 'openstack' / '.state' / 'guests'
 
 
 def left_behind(osc, run_id):
@@ -23,16 +26,21 @@ def left_behind(osc, run_id):
 
 
 @pytest.mark.usefixtures('os_clean')
-def test_lifecycle_provisions_reports_and_leaves_nothing(openstack_clouds_file, osc, tmp_path):
-    run_id = 'pytest-os-default'
-    proc = lifecycle(openstack_clouds_file, 'openstack-local', 'default.yml', run_id, tmp_path)
+def test_lifecycle_provisions_validates_reports_and_leaves_nothing(openstack_clouds_file, osc, tmp_path):
+    run_id = 'pytest-os-lifecycle'
+    proc = lifecycle(openstack_clouds_file, 'openstack-local', None, run_id, tmp_path)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert 'No data-plane check runs on openstack-local: the clouds file does not set data_plane: true' in proc.stdout
     report = json.loads((tmp_path / 'report.json').read_text())
     assert report['run']['id'] == run_id and report['run']['cloud'] == 'openstack-local'
-    assert report['run']['data_plane'] is False and report['summary']['verdict'] == 'pass'
+    # playbooks/topologies/openstack-local.yml, picked for the cloud.
+    assert [n['mtu'] for n in report['run']['topology']['networks']] == [1442, 1400]
+    assert report['run']['data_plane'] is True and report['run']['access'] == 'ssh'
+    assert report['summary']['verdict'] == 'pass', report['summary']['failed_checks']
+    assert set(report['summary']['by_kind']) == {'reachability', 'path_mtu', 'throughput', 'floating_ip',
+                                                 'security_group', 'sla'}
     for name in ('junit.xml', 'report.html'):
         assert (tmp_path / name).is_file()
     made = {r['kind'] for r in json.loads((tmp_path / 'manifest.json').read_text())['resources']}
-    assert made == {'network', 'subnet', 'router', 'security_group', 'server', 'floating_ip'}, made
+    assert made == {'network', 'subnet', 'router', 'security_group', 'server', 'floating_ip', 'keypair'}, made
     assert left_behind(osc, run_id) == {}
+    assert list(GUESTS.iterdir()) == []

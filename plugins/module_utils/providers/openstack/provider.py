@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import urllib.parse
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.access import outside_address
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, NotFound
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import KINDS, RoutedProvider
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack import compute, network
@@ -152,18 +153,25 @@ class OpenStackProvider(RoutedProvider):
         externals = self.external_networks()
         cidrs = {}
         for subnet in self.handlers['subnet'].subnets():
-            cidrs.setdefault(subnet.network_id, []).append(subnet.cidr)
+            cidrs.setdefault(subnet.network_id, []).append(subnet)
         return {
             'name': self.cloud,
             'provider': self.family,
             'region': self.region,
-            'external_networks': [{'name': n.name, 'id': n.id, 'cidr': sorted(cidrs.get(n.id, [None]))[0]}
-                                  for n in externals],
+            'external_networks': [self._external_network(n, cidrs.get(n.id, [])) for n in externals],
             'counts': {kind + 's': len(self.handlers[kind].list()) for kind in KINDS},
             'capabilities': {'floating_ips': True, 'security_groups': True, 'routers': True, 'bulk_create': True,
                              'data_plane': self.data_plane(), 'network_mtu': True,
                              'keypair_labels': False},
         }
+
+    def _external_network(self, network, subnets):
+        """An external network, and where a guest sees the controller come from when it is the outside vantage."""
+        entry = {'name': network.name, 'id': network.id, 'cidr': sorted(s.cidr for s in subnets)[0] if subnets else None}
+        if self.data_plane():
+            gateway = next((s.gateway_ip for s in subnets if s.gateway_ip and s.ip_version == 4), None)
+            entry['upstream_address'] = outside_address(self.settings.get('ssh_from'), gateway)
+        return entry
 
     def labelled(self, labels):
         """[{kind, id, name}] of every object whose labels include all of ``labels``; neutron filters by tag."""

@@ -72,7 +72,7 @@ def test_a_jump_host_replaces_the_bastion_and_groupless_clouds_get_the_group(tmp
 def test_ssh_config_and_host_vars(tmp_path):
     access = resolve_access(dict(TOPOLOGY, access={'mode': 'ssh'}), LAB, str(tmp_path))
     servers = [{'name': 'web', 'public_ip': '198.18.0.5', 'private_ip': '10.10.1.2', 'image': 'lab-host'},
-               {'name': 'db', 'public_ip': None, 'private_ip': '10.10.2.2'},
+               {'name': 'db', 'id': 'c0ffee00-1111', 'public_ip': None, 'private_ip': '10.10.2.2'},
                {'name': 'r1-bastion', 'public_ip': '198.18.0.6', 'private_ip': '10.10.1.3'}]
     text = ssh_config(servers, access)
     blocks = {b.split('\n')[0]: b for b in text.split('\nHost ')[1:]}
@@ -80,11 +80,13 @@ def test_ssh_config_and_host_vars(tmp_path):
     assert 'ProxyJump root@198.18.0.6' in blocks['10.10.2.2']
     assert 'StrictHostKeyChecking accept-new' in blocks['10.10.2.2']
     assert 'UserKnownHostsFile %s' % (tmp_path / 'known_hosts') in blocks['10.10.2.2']
+    # A host key is the server's: an address that moves to another server does not carry it along.
+    assert 'HostKeyAlias c0ffee00-1111' in blocks['10.10.2.2'] and 'HostKeyAlias' not in blocks['198.18.0.5']
     assert host_vars(servers[1], access) == {
         'ansible_connection': 'ssh', 'ansible_host': '10.10.2.2', 'ansible_user': 'root',
         'ansible_ssh_common_args': '-F %s' % (tmp_path / 'ssh_config'),
         'ansible_ssh_private_key_file': str(tmp_path / 'id_ed25519'),
-        'ansible_control_path_dir': str(tmp_path / 'cp')}
+        'ansible_control_path_dir': str(tmp_path / 'cp' / 'c0ffee00')}
 
 
 def test_netns_vars_carry_the_controllers_python(tmp_path):

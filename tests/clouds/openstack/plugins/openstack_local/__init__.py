@@ -1,1 +1,1 @@
-"""Neutron plugins that stand in for the agents a real data plane would run."""
+"""The hypervisor of the OpenStack that tests/clouds/openstack/up runs: namespace guests on OVN."""

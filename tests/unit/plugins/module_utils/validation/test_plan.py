@@ -144,10 +144,19 @@ def test_throughput_pairs_only_where_the_groups_let_iperf3_through():
 def test_floating_ips_from_outside():
     assert plan()['floating_ips'] == [
         {'server': 'web-1', 'address': '198.18.0.2', 'proto': 'tcp', 'port': 5999, 'id': 'outside->web-1 tcp/5999',
-         'expect': 'web-1', 'expected': 'allow'},
+         'expect': 'web-1', 'expected': 'allow', 'declared': True},
         {'server': 'web-2', 'address': '198.18.0.3', 'proto': 'tcp', 'port': 5999, 'id': 'outside->web-2 tcp/5999',
-         'expect': 'web-2', 'expected': 'allow'}]
+         'expect': 'web-2', 'expected': 'allow', 'declared': True}]
     assert plan(outside=None)['floating_ips'] == []
+
+
+def test_a_floating_ip_on_the_wrong_server_is_two_findings():
+    # web-2's address moved to db: web-2 lacks the address it was declared with, db must not be reachable.
+    servers = [SERVERS[0], dict(SERVERS[1], public_ip=None), dict(SERVERS[2], public_ip='198.18.0.3')]
+    entries = {e['server']: e for e in plan(servers=servers)['floating_ips']}
+    assert entries['web-2']['address'] is None and entries['web-2']['expected'] == 'allow'
+    assert entries['db']['address'] == '198.18.0.3' and entries['db']['expected'] == 'deny'
+    assert entries['db']['declared'] is False and entries['db']['proto'] == 'icmp'
 
 
 def test_a_floating_ip_behind_a_group_without_the_probe_port_is_pinged():

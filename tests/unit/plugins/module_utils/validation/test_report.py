@@ -195,3 +195,13 @@ def test_a_guest_unreachable_over_ssh_fails_its_own_checks_with_the_reason():
     assert failed['sla tcp_gbps avg l3'].endswith('(guests unreachable over SSH: db)')
     for name, reason in failed.items():
         assert 'db unreachable over SSH' in reason or 'unreachable over SSH: db' in reason, (name, reason)
+
+
+def test_a_floating_ip_moved_to_an_undeclared_server_fails_twice():
+    servers = [dict(SERVERS[0], public_ip=None), dict(SERVERS[1], public_ip='198.18.0.2')]
+    plan = validation_plan(TOPOLOGY, servers, '198.18.0.1')
+    fips = [{'server': 'db', 'phase': 'reachable', 'outcome': 'connected', 'answered_by': None}]
+    report = build_report(RUN, plan, kinds=('floating_ip',), probes=healthy_probes(), floating_ips=fips)
+    assert names(report, 'fail') == ['fip db reachable', 'fip web reachable']
+    assert check(report, 'fip web reachable')['reason'] == 'web has no floating IP, though the topology gives it one'
+    assert check(report, 'fip db reachable')['reason'].endswith('; the topology gives db no floating IP')
