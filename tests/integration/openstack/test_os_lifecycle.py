@@ -41,6 +41,6 @@ def test_lifecycle_provisions_validates_reports_and_leaves_nothing(openstack_clo
     for name in ('junit.xml', 'report.html'):
         assert (tmp_path / name).is_file()
     made = {r['kind'] for r in json.loads((tmp_path / 'manifest.json').read_text())['resources']}
-    assert made == {'network', 'subnet', 'router', 'security_group', 'server', 'floating_ip', 'keypair'}, made
+    assert made == {'network', 'subnet', 'router', 'security_group', 'server', 'floating_ip'}, made
     assert left_behind(osc, run_id) == {}
     assert list(GUESTS.iterdir()) == []
