@@ -175,4 +175,6 @@ def test_what_the_cloud_offers(run, osc):
     assert tiny['ram_mb'] == flavors['m1.tiny']['RAM'] and tiny['vcpus'] == flavors['m1.tiny']['VCPUs']
     cloud = run('cloud_info')['cloud']
     assert cloud['provider'] == 'openstack' and cloud['region'] == 'RegionOne'
-    assert cloud['capabilities']['data_plane'] is False and cloud['capabilities']['bulk_create'] is True
+    assert cloud['capabilities']['data_plane'] is True and cloud['capabilities']['bulk_create'] is True
+    # The controller is on the provider network as the address its clouds file's ssh_from names.
+    assert [n['upstream_address'] for n in cloud['external_networks']] == ['198.18.100.1']
