@@ -114,8 +114,11 @@ def host_state():
     def lines(*argv):
         return set(subprocess.run(argv, capture_output=True, text=True, check=False).stdout.splitlines())
     links = {line.split(':')[1].strip().split('@')[0] for line in lines('ip', '-o', 'link')}
-    namespaces = {line.split()[0] for line in lines('ip', 'netns', 'list') if line.strip()}
-    daemons = {line.split(None, 1)[1] for line in lines('pgrep', '-a', '-f', 'ovsdb-server|ovs-vswitchd|ovn-|sshd -f')}
+    namespaces = {line.split()[0] for line in lines('ip', 'netns', 'list')
+                  if line.strip() and not line.startswith('cloudops-')}
+    # Its daemons, and the guests' sshds, whose configs are under its state directory; not the lab's.
+    state = os.path.realpath(os.path.join(OPENSTACK_HARNESS, '.state'))
+    daemons = {line.split(None, 1)[1] for line in lines('pgrep', '-a', '-f', 'ovsdb-server|ovs-vswitchd|ovn-|' + state)}
     return {'links': links, 'namespaces': namespaces, 'processes': daemons}
 
 
