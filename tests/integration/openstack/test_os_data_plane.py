@@ -1,6 +1,6 @@
-"""The validate role on openstack-local, whose data plane is neutron ML2/OVN: the topology shipped
-for it passes every check, its packets cross OVN's ACLs, and faults made through OpenStack
-itself, behind the collection's back, fail exactly the checks they break.
+"""The validate role on openstack-local, whose data plane is neutron ML2/OVN: its packets cross
+OVN's ACLs, and faults made through OpenStack itself, behind the collection's back, fail exactly
+the checks they break (test_os_lifecycle.py shows the healthy cloud passing every check).
 
 One provisioned playbooks/topologies/openstack-local.yml serves every test; each fault is made
 with the openstack CLI, validated, and undone.
@@ -90,17 +90,6 @@ def acl_packets(port):
     flows = ovs('ovs-ofctl', '--timeout=30', 'dump-flows', 'br-int', 'tcp,tp_dst=%d' % port)
     return sum(int(field.split('=')[1].rstrip(','))
                for line in flows.splitlines() for field in line.split() if field.startswith('n_packets='))
-
-
-def test_the_healthy_cloud_passes_every_check(deployed, tmp_path):
-    report, failed = validate(deployed, tmp_path)
-    assert failed == [], [c for c in report['checks'] if c['verdict'] == 'fail']
-    assert report['run']['data_plane'] is True and report['run']['access'] == 'ssh'
-    kinds = {c['kind'] for c in report['checks']}
-    assert kinds == {'reachability', 'path_mtu', 'throughput', 'floating_ip', 'security_group', 'sla'}
-    observed = {c['name']: c['observed'] for c in report['checks']}
-    # neutron's geneve MTU on front, the declared 1400 on back and across the router.
-    assert observed['pmtu web->cache'] == 1442 and observed['pmtu web->db'] == 1400
 
 
 def test_a_flow_crosses_ovn(deployed, osc):

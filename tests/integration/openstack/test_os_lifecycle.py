@@ -38,6 +38,9 @@ def test_lifecycle_provisions_validates_reports_and_leaves_nothing(openstack_clo
     assert report['summary']['verdict'] == 'pass', report['summary']['failed_checks']
     assert set(report['summary']['by_kind']) == {'reachability', 'path_mtu', 'throughput', 'floating_ip',
                                                  'security_group', 'sla'}
+    observed = {c['name']: c['observed'] for c in report['checks']}
+    # neutron's geneve MTU on front, the declared 1400 on back and across the router.
+    assert observed['pmtu web->cache'] == 1442 and observed['pmtu web->db'] == 1400
     for name in ('junit.xml', 'report.html'):
         assert (tmp_path / name).is_file()
     made = {r['kind'] for r in json.loads((tmp_path / 'manifest.json').read_text())['resources']}
