@@ -27,7 +27,9 @@ work=$(mktemp -d /tmp/cloudops-openstack-bench.XXXXXX)
 stop_harness=
 [ -d "$harness/.state" ] || stop_harness=1
 finish() {
-    [ -n "${clouds_yaml:-}" ] && "$peers/bin/python" "$here/openstack/backend.py" "$clouds_yaml" purge >/dev/null 2>&1 || true
+    if [ -n "${clouds_yaml:-}" ]; then
+        "$peers/bin/python" "$here/openstack/backend.py" "$clouds_yaml" purge >/dev/null 2>&1 || true
+    fi
     if [ -n "$stop_harness" ]; then "$harness/down" >/dev/null || true; fi
     rm -rf "$work"
 }

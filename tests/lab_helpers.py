@@ -5,14 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
+from ansible_collections.cloudops.multicloud.plugins.plugin_utils.commands import run_command
 
 LAB = os.environ.get('CLOUDOPS_TEST_LAB', 'citest')
 PREFIX = 'cloudops-'
 
 
+def lab_provider(name=LAB):
+    """The lab's provider as a module would open it, its commands run as controller plugins run them."""
+    return LocalProvider(name, {'provider': 'local'}, Commands(run_command))
+
+
 def purge_lab(name=LAB):
-    LocalProvider(name, {'provider': 'local'}).purge()
+    lab_provider(name).purge()
 
 
 def lab_namespaces(prefix=PREFIX):

@@ -98,7 +98,7 @@ from ansible.plugins.connection import ConnectionBase, BUFSIZE
 from ansible.utils.display import Display
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.kernel import (
-    Kernel, namespace_inits,
+    namespace_inits, namespaces,
 )
 
 display = Display()
@@ -139,7 +139,7 @@ class Connection(ConnectionBase):
     def _init_pid(self):
         """The host pid of the VM's init, looked up afresh so a restarted VM is found again."""
         netns = self.netns
-        if netns not in Kernel().namespaces():
+        if netns not in namespaces():
             raise AnsibleConnectionFailure('lab VM namespace %s does not exist' % netns)
         pid = namespace_inits([netns]).get(netns)
         if not pid:

@@ -181,6 +181,8 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.inventory_host
     address_for, cache_keys, connection_vars, default_groups, failure_line, fingerprint, group_name, host_names,
     host_record, secrets_of, select_clouds, server_matches,
 )
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
+from ansible_collections.cloudops.multicloud.plugins.plugin_utils.commands import run_command
 
 SUFFIXES = ('.clouds.yml', '.clouds.yaml')
 # The cloud's own calls get this much longer than the plugin's timeout, so the plugin's deadline decides.
@@ -272,7 +274,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         timeout, retries = self.get_option('timeout'), self.get_option('api_retries')
 
         def fetch():
-            provider = provider_for(cloud, settings, timeout=timeout + CALL_MARGIN, api_retries=retries)
+            provider = provider_for(cloud, settings, timeout=timeout + CALL_MARGIN, api_retries=retries,
+                                    commands=Commands(run_command))
             listed = []
             for server in provider.list('server'):
                 server = server.to_dict()

@@ -9,17 +9,20 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.clouds import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 
 
-def connect(cloud=None, clouds_file=None, timeout=180, wait=True, api_retries=3):
+def connect(cloud=None, clouds_file=None, timeout=180, wait=True, api_retries=3, commands=None):
     name, settings = resolve_cloud(cloud, clouds_file)
-    return provider_for(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+    return provider_for(name, settings, timeout=timeout, wait=wait, api_retries=api_retries, commands=commands)
 
 
-def provider_for(name, settings, timeout=180, wait=True, api_retries=3):
-    """The provider of a cloud whose settings are already loaded from the clouds file."""
+def provider_for(name, settings, timeout=180, wait=True, api_retries=3, commands=None):
+    """The provider of a cloud whose settings are already loaded from the clouds file.
+
+    ``commands`` (processes.Commands) runs the programs of providers that use any (the local lab).
+    """
     family = settings['provider']
     if family == 'local':
         from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
-        return LocalProvider(name, settings, timeout=timeout, wait=wait, api_retries=api_retries)
+        return LocalProvider(name, settings, commands, timeout=timeout, wait=wait, api_retries=api_retries)
     if family == 'libcloud':
         if settings.get('driver') == 'ec2':
             from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.ec2 import Ec2Provider

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud import connect
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import StateMachine
 
 COMMON_OPTIONS = {
@@ -47,7 +48,8 @@ def run_module(module, action):
         if params['timeout'] < 1:
             raise CloudError('timeout: must be at least 1 second, got %d' % params['timeout'])
         provider = connect(params['cloud'], params['clouds_file'], timeout=params['timeout'],
-                           wait=params['wait'], api_retries=params['api_retries'])
+                           wait=params['wait'], api_retries=params['api_retries'],
+                           commands=Commands(module.run_command))
         result = action(provider)
     except CloudError as exc:
         module.fail_json(msg=str(exc), **exc.details)

@@ -297,6 +297,7 @@ responder:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.probes import probe_targets
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.responder import ensure_responder
 
@@ -341,7 +342,8 @@ def main():
         else:
             result = {'changed': False, 'results': probe_targets(
                 params['targets'], params['count'], params['interval'], params['timeout'], params['path_mtu'],
-                params['mtu_max'], params['parallel'], params['wait_for'], params['wait_timeout'])}
+                params['mtu_max'], params['parallel'], params['wait_for'], params['wait_timeout'],
+                runner=Commands(module.run_command).output)}
     except CloudError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

@@ -234,6 +234,7 @@ listener:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.throughput_tool import (
     check_options, listen, measure,
 )
@@ -264,7 +265,7 @@ def main():
         if params['listen']:
             result = listen(params, module.check_mode)
         else:
-            result = measure(params)
+            result = measure(params, Commands(module.run_command))
     except CloudError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

@@ -16,10 +16,9 @@ import sys
 
 import pytest
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.kernel import namespace_inits
 
-from lab_helpers import LAB, lab_namespaces, purge_lab
+from lab_helpers import LAB, lab_namespaces, lab_provider, purge_lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
@@ -58,7 +57,7 @@ def test_provision_rerun_over_ssh_changes_nothing(lab):
 
 
 def servers():
-    return {s.name: s for s in LocalProvider(LAB, {'provider': 'local'}).list('server')}
+    return {s.name: s for s in lab_provider().list('server')}
 
 
 def validate(lab, *extra):
@@ -100,7 +99,7 @@ def test_the_same_guests_entered_with_netns_pass_too(lab):
 
 
 def test_declared_groups_keep_their_rules_and_ssh_has_a_group_of_its_own(lab):
-    provider = LocalProvider(LAB, {'provider': 'local'})
+    provider = lab_provider()
     groups = {g.name: g for g in provider.list('security_group')}
     assert [r['port_min'] for r in groups['db'].rules if r['protocol'] == 'tcp'] == [5432]
     ssh = groups['%s-ssh' % RUN_ID].rules
@@ -116,7 +115,7 @@ def test_a_guest_with_sshd_stopped_fails_only_its_own_checks(lab):
     try:
         proc, _report, failed = validate(lab)
     finally:
-        config = LocalProvider(LAB, {'provider': 'local'}).state_dir + '/sshd-%s/sshd_config' % servers()['cache'].id[:8]
+        config = lab_provider().state_dir + '/sshd-%s/sshd_config' % servers()['cache'].id[:8]
         subprocess.run(['nsenter', '-t', str(init), '-p', '-m', '-n', '-u', '/usr/sbin/sshd', '-f', config], check=True)
     assert proc.returncode != 0 and failed
     for name, reason in failed.items():
@@ -141,4 +140,4 @@ def test_bad_access_fails_in_one_line_before_anything_is_created(clouds_file, tm
     assert proc.returncode != 0
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if message in line]
     assert lines and 'Traceback' not in proc.stdout + proc.stderr, proc.stdout[-2000:]
-    assert LocalProvider(LAB, {'provider': 'local'}).labelled({'run-id': 'pytest-bad'}) == []
+    assert lab_provider().labelled({'run-id': 'pytest-bad'}) == []

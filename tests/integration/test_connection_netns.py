@@ -12,8 +12,10 @@ import time
 import pytest
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud import connect
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.kernel import namespace_inits
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import StateMachine
+from ansible_collections.cloudops.multicloud.plugins.plugin_utils.commands import run_command
 
 from lab_helpers import LAB, purge_lab
 
@@ -84,7 +86,7 @@ HOSTNAME_PLAYBOOK = r'''
 def lab_vms(clouds_file):
     """Two running VMs on one subnet: {name: server record}."""
     purge_lab(LAB)
-    provider = connect(LAB, clouds_file)
+    provider = connect(LAB, clouds_file, commands=Commands(run_command))
     StateMachine(provider, 'network').present('n', {'mtu': None, 'labels': {}})
     StateMachine(provider, 'subnet').present('s', {'network': 'n', 'cidr': '10.66.0.0/24'})
     servers = StateMachine(provider, 'server')

@@ -7,8 +7,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
-from lab_helpers import LAB
+from lab_helpers import LAB, lab_provider
 
 
 def outside_pings(address):
@@ -17,7 +16,7 @@ def outside_pings(address):
 
 
 def allocated():
-    return sorted(f.address for f in LocalProvider(LAB, {'provider': 'local'}).list('floating_ip'))
+    return sorted(f.address for f in lab_provider().list('floating_ip'))
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ import zlib
 from pathlib import Path
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.html_report import render_html
-
-from unit.plugins.module_utils.validation.report_samples import sample_report
+from ansible_collections.cloudops.multicloud.tests.unit.plugins.module_utils.validation.report_samples import sample_report
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / 'output' / 'artifacts'
 FLAGS = [

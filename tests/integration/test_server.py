@@ -9,9 +9,8 @@ import time
 
 import pytest
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rules
-from lab_helpers import LAB, lab_namespaces
+from lab_helpers import LAB, lab_namespaces, lab_provider
 
 VM_PREFIX = 'cloudops-%s-vm-' % LAB
 
@@ -191,7 +190,7 @@ def test_user_data_runs_once_at_first_boot(run, net, tmp_path):
 
 
 def test_security_groups_change_in_place(run, net):
-    provider = LocalProvider(LAB, {'provider': 'local'})
+    provider = lab_provider()
     provider.create('security_group', 'icmp', {'rules': normalize_rules([{'protocol': 'icmp'}])})
     provider.create('security_group', 'closed', {'rules': []})
     peer = run('server', name='peer', networks=['net'])['server']

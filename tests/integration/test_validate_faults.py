@@ -16,9 +16,8 @@ import sys
 import jsonschema
 import pytest
 
-from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.provider import LocalProvider
 
-from lab_helpers import LAB, lab_namespaces, purge_lab
+from lab_helpers import LAB, lab_namespaces, lab_provider, purge_lab
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
@@ -53,7 +52,7 @@ def lab(clouds_file, tmp_path_factory):
 
 
 def servers():
-    return {s.name: s for s in LocalProvider(LAB, {'provider': 'local'}).list('server')}
+    return {s.name: s for s in lab_provider().list('server')}
 
 
 def netns(name):

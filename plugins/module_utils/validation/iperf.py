@@ -15,7 +15,6 @@ import os
 import select
 import shutil
 import socket
-import subprocess
 import time
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
@@ -231,16 +230,15 @@ def describe(error, server, port):
     return 'iperf3 to %s:%d failed: %s' % (server, port, error)
 
 
-def run_client(argv, proto, duration, server, port):
+def run_client(commands, argv, proto, duration, server, port):
     """One iperf3 client run, parsed; waits out a busy or resetting server for a couple of seconds."""
+    limit = duration + CONNECT_TIMEOUT_MS / 1000.0 + 30
     for attempt in range(BUSY_RETRIES + 1):
-        try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=duration + CONNECT_TIMEOUT_MS / 1000.0 + 30, check=False)
-        except FileNotFoundError:
+        proc = commands.run(argv, limit)
+        if proc.returncode == 127:
             raise IperfError(MISSING)
-        except subprocess.TimeoutExpired:
-            raise IperfError('iperf3 to %s:%d did not finish within %ds' % (server, port, duration + 35))
+        if proc.timed_out:
+            raise IperfError('iperf3 to %s:%d did not finish within %ds' % (server, port, limit))
         try:
             return parse_result(proc.stdout, proto, proc.stderr)
         except IperfError as exc:
@@ -291,18 +289,20 @@ def search_udp_rate(measure, rate_max, loss_band, max_steps):
     return dict(results[best], target_mbps=steps[best]['target_mbps']), steps
 
 
-def measure(params):
-    """The client side of the throughput module: TCP once, or the UDP rate search."""
+def measure(params, commands):
+    """The client side of the throughput module: TCP once, or the UDP rate search; iperf3 runs through ``commands``."""
     server, port, proto = params['server'], params['port'], params['proto']
     duration, streams = int(params['duration']), params['streams']
     if not shutil.which('iperf3'):
         raise IperfError(MISSING)
     if proto == 'tcp':
-        result = run_client(client_argv(server, port, 'tcp', duration, streams), 'tcp', duration, server, port)
+        result = run_client(commands, client_argv(server, port, 'tcp', duration, streams), 'tcp', duration, server,
+                            port)
         return dict(result, changed=False, proto='tcp', tool='iperf3')
 
     def run_at(rate):
-        return run_client(client_argv(server, port, 'udp', duration, streams, rate), 'udp', duration, server, port)
+        return run_client(commands, client_argv(server, port, 'udp', duration, streams, rate), 'udp', duration,
+                          server, port)
 
     best, steps = search_udp_rate(run_at, params['rate_max'], params['loss_band'], params['max_steps'])
     return dict(best, changed=False, proto='udp', steps=steps, tool='iperf3')

@@ -16,7 +16,6 @@ import re
 import shutil
 import socket
 import struct
-import subprocess
 import time
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
@@ -166,22 +165,12 @@ def parse_ping(text):
             'mtu_hint': mtu_hint, 'too_big': too_big}
 
 
-def run_command(argv, timeout):
-    """(exit code, stdout and stderr merged); a missing command is a ProbeError."""
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise ProbeError('%s is not installed on this host (Debian package iputils-ping)' % argv[0])
-    except subprocess.TimeoutExpired as exc:
-        return None, (exc.output or b'').decode('utf-8', 'replace')
-    return proc.returncode, proc.stdout.decode('utf-8', 'replace')
-
-
-def ping(address, count, interval, timeout, runner=run_command):
+def ping(address, count, interval, timeout, runner):
     """Ping ``address``. Below 0.2 s only root may set the interval on older iputils (2 ms on newer
     ones); when ping refuses it, the probe runs again at the least interval it allows."""
-    _rc, text = runner(ping_argv(address, count, interval, timeout), count * interval + timeout + 10)
+    rc, text = runner(ping_argv(address, count, interval, timeout), count * interval + timeout + 10)
+    if rc == 127:
+        raise ProbeError('ping is not installed on this host (Debian package iputils-ping)')
     allowed = USER_INTERVAL.search(text)
     if allowed or 'cannot flood' in text:
         interval = max(interval, int(allowed.group(1)) / 1000.0 if allowed else USER_MIN_INTERVAL)
@@ -197,7 +186,7 @@ def header_bytes(address):
     return 48 if ':' in address else 28
 
 
-def icmp_fits(address, timeout, runner=run_command, tool='ping'):
+def icmp_fits(address, timeout, runner=None, tool='ping'):
     """A function mtu -> (fits, hint) that sends one DF echo request of a packet of that size."""
     def fits(mtu):
         size = mtu - header_bytes(address)
@@ -210,9 +199,9 @@ def icmp_fits(address, timeout, runner=run_command, tool='ping'):
     return fits
 
 
-def icmp_tool(runner=run_command):
-    """ping where it is installed (or a test stands in for it), else the module's own ICMP socket."""
-    return 'ping' if runner is not run_command or shutil.which('ping') else 'python'
+def icmp_tool(runner=None):
+    """ping where it is installed and there is a runner for it, else the module's own ICMP socket."""
+    return 'ping' if runner is not None and shutil.which('ping') else 'python'
 
 
 def search_path_mtu(fits, mtu_max, mtu_min=MTU_MIN):
@@ -436,7 +425,7 @@ def socket_probe(target, count, interval, timeout):
 
 
 # ---------------------------------------------------------------------------------------------- one target, many
-def probe_once(target, settings, runner=run_command):
+def probe_once(target, settings, runner=None):
     if target['proto'] == 'icmp':
         tool = settings.get('icmp_tool') or 'ping'
         if tool == 'python':
@@ -464,7 +453,7 @@ def reached(result, wait_for):
     return wanted(result['outcome'], wait_for) and not (wait_for == 'connected' and result.get('wrong_server'))
 
 
-def probe_target(target, settings, runner=run_command):
+def probe_target(target, settings, runner=None):
     """Probe one target; with wait_for, again until its outcome is the wanted one or wait_timeout passes."""
     wait_for = settings.get('wait_for')
     started = time.monotonic()
@@ -493,8 +482,12 @@ def probe_target(target, settings, runner=run_command):
 
 
 def probe_targets(targets, count=5, interval=0.05, timeout=1.0, path_mtu=False, mtu_max=1500, parallel=32,
-                  wait_for=None, wait_timeout=30.0, runner=run_command):
-    """Probe every target at once (up to ``parallel`` at a time); results in the order of ``targets``."""
+                  wait_for=None, wait_timeout=30.0, runner=None):
+    """Probe every target at once (up to ``parallel`` at a time); results in the order of ``targets``.
+
+    ``runner(argv, timeout)`` -> (exit code or None, output) runs ping (processes.Commands.output);
+    without one, ICMP goes through the module's own socket.
+    """
     check_settings(count, interval, timeout, mtu_max, parallel, wait_timeout)
     if wait_for is not None and wait_for not in WAIT_FOR:
         raise ProbeError('wait_for: %r is not one of %s' % (wait_for, ', '.join(WAIT_FOR)))

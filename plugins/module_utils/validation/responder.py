@@ -17,10 +17,10 @@ import errno
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils import processes
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.identity import (
     check_identity, identity_line, parse_identity,
@@ -114,34 +114,11 @@ def python_daemon(code, marker, args):
 
 
 def spawn_detached(argv, pass_fds=(), env=None):
-    """Start ``argv`` as a daemon: double fork, own session, stdio on /dev/null, cwd /. Returns its pid."""
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:
-        code = 0
-        try:
-            os.close(read_end)
-            os.setsid()
-            daemon = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, pass_fds=tuple(pass_fds), cwd='/', env=env)
-            os.write(write_end, b'%d' % daemon.pid)
-        except Exception as exc:  # reported to the parent; this child must not return into the module
-            os.write(write_end, ('error: %s' % exc).encode('utf-8', 'replace'))
-            code = 1
-        os._exit(code)
-    os.close(write_end)
-    chunks = []
-    while True:
-        chunk = os.read(read_end, 4096)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read_end)
-    os.waitpid(child, 0)
-    answer = b''.join(chunks).decode('utf-8', 'replace')
-    if not answer.isdigit():
-        raise ResponderError('cannot start %s: %s' % (os.path.basename(argv[0]), answer or 'no answer'))
-    return int(answer)
+    """Start ``argv`` as a daemon (processes.spawn_detached); returns its pid."""
+    try:
+        return processes.spawn_detached(argv, pass_fds=pass_fds, env=env)
+    except OSError as exc:
+        raise ResponderError(str(exc))
 
 
 def stop(pid, grace=2.0):

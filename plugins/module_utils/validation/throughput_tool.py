@@ -73,9 +73,9 @@ def client_tool(server, port, tool):
     return 'iperf3' if iperf3_installed() else 'python'
 
 
-def measure(params):
-    """The client side of the throughput module, with the tool that can talk to the server."""
+def measure(params, commands):
+    """The client side of the throughput module, with the tool that can talk to the server; iperf3 runs through ``commands``."""
     tool = client_tool(params['server'], params['port'], params.get('tool') or 'auto')
     if tool == 'iperf3':
-        return iperf.measure(params)
+        return iperf.measure(params, commands)
     return python_throughput.measure(params)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
@@ -47,14 +46,13 @@ def check_privileges(status_path='/proc/self/status'):
 
 
 class Kernel:
-    def __init__(self, timeout=60):
+    def __init__(self, commands, timeout=60):
+        self.commands = commands
         self.timeout = timeout
 
     def run(self, argv, stdin=None, check=True):
-        try:
-            proc = subprocess.run(argv, input=stdin, capture_output=True, text=True,
-                                  timeout=self.timeout, check=False)
-        except subprocess.TimeoutExpired:
+        proc = self.commands.run(argv, self.timeout, data=stdin)
+        if proc.timed_out:
             raise CloudError('%s did not finish within %ss' % (' '.join(argv[:4]), self.timeout))
         if check and proc.returncode != 0:
             detail = (proc.stderr or proc.stdout).strip().splitlines()
@@ -77,10 +75,7 @@ class Kernel:
         self.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', GARP_SCRIPT, link, address], check=False)
 
     def namespaces(self):
-        try:
-            return set(os.listdir(NETNS_DIR))
-        except FileNotFoundError:
-            return set()
+        return namespaces()
 
     def add_namespace(self, netns):
         if netns not in self.namespaces():
@@ -93,6 +88,14 @@ class Kernel:
 
     def link_exists(self, netns, name):
         return self.run(['ip', '-n', netns, 'link', 'show', 'dev', name], check=False).returncode == 0
+
+
+def namespaces():
+    """The names of the host's named network namespaces."""
+    try:
+        return set(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return set()
 
 
 def namespace_inits(netns_names):

@@ -15,7 +15,6 @@ import hashlib
 import ipaddress
 import os
 import signal
-import subprocess
 import time
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils import addressing
@@ -23,6 +22,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.model import (
     FloatingIp, Keypair, Network, Router, SecurityGroup, Server, Subnet,
 )
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import spawn_detached
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.base import Provider, named
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local import catalog, guest_sshd, keys, nftables
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.kernel import (
@@ -52,7 +52,7 @@ def _digest(text):
 class LocalProvider(Provider):
     family = 'local'
 
-    def __init__(self, cloud, settings, timeout=180, wait=True, api_retries=3):
+    def __init__(self, cloud, settings, commands, timeout=180, wait=True, api_retries=3):
         super().__init__(cloud, settings, timeout=timeout, wait=wait, api_retries=api_retries)
         check_privileges()
         self.names = LabNames(cloud)
@@ -61,7 +61,7 @@ class LocalProvider(Provider):
         self.upstream = str(next(self.external.hosts()))  # the outside vantage's address
         self.state_dir = settings.get('state_dir') or os.path.join(STATE_ROOT, cloud)
         self.store = LabState(self.state_dir, timeout)
-        self.kernel = Kernel(timeout)
+        self.kernel = Kernel(commands, timeout)
         self.private_keys = {}
 
     # ------------------------------------------------------------------ reading
@@ -809,19 +809,14 @@ class LocalProvider(Provider):
         pid = self._wait_for_init(rec, present=True)
         rec.pop('booting', None)
         if run_user_data and rec.get('user_data'):
-            with open(self._console(rec), 'a') as console:
-                subprocess.Popen(['nsenter', '-t', str(pid), '-n', '-u', '-p', '-m', '--', '/bin/sh', '-c',
-                                  rec['user_data']],
-                                 stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
+            spawn_detached(['nsenter', '-t', str(pid), '-n', '-u', '-p', '-m', '--', '/bin/sh', '-c', rec['user_data']],
+                           output=self._console(rec))
 
     def _start_init(self, netns, hostname, console_path, sshd=()):
         os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        with open(console_path, 'a') as console:
-            subprocess.Popen(
-                ['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--pid', '--mount', '--fork',
-                 '--kill-child=KILL', '--mount-proc', '--propagation', 'private',
-                 '/bin/sh', '-c', INIT_SCRIPT, hostname] + list(sshd),
-                stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True)
+        spawn_detached(['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--pid', '--mount', '--fork',
+                        '--kill-child=KILL', '--mount-proc', '--propagation', 'private',
+                        '/bin/sh', '-c', INIT_SCRIPT, hostname] + list(sshd), output=console_path)
 
     def _wait_for_init(self, rec, present):
         netns = self.names.server(rec['id'])

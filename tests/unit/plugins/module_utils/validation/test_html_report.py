@@ -7,8 +7,9 @@ import pytest
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.html_report import render_html
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.svg_charts import bar_chart, nice_ticks, number
-
-from report_samples import bare_report, check, sample_report, summary_of
+from ansible_collections.cloudops.multicloud.tests.unit.plugins.module_utils.validation.report_samples import (
+    bare_report, check, sample_report, summary_of,
+)
 
 SECTIONS = ['summary', 'matrix', 'latency', 'throughput', 'sla', 'pmtu', 'topology', 'checks']
 VOID = {'meta', 'br', 'hr', 'img', 'input', 'link', 'wbr', 'col', 'area', 'base', 'source', 'track', 'embed', 'param'}

@@ -167,8 +167,12 @@ def test_probe_targets_without_ping_use_the_icmp_socket(monkeypatch):
     if not (usable('dgram') or usable('raw')):
         pytest.skip('this user may open no ICMP socket here')
     monkeypatch.setattr(probes.shutil, 'which', lambda name: None)
-    assert probes.icmp_tool() == 'python' and probes.icmp_tool(lambda argv, timeout: (0, '')) == 'ping'
+
+    def never(argv, timeout):
+        pytest.fail('ran %s, which is not installed' % argv[0])
+
+    assert probes.icmp_tool() == probes.icmp_tool(never) == 'python'
     results = probes.probe_targets([{'address': '127.0.0.1'}, {'address': '127.0.0.1', 'proto': 'tcp', 'port': 1}],
-                                   count=2, interval=0.01, timeout=0.5, path_mtu=True, mtu_max=1500)
+                                   count=2, interval=0.01, timeout=0.5, path_mtu=True, mtu_max=1500, runner=never)
     assert [(r['tool'], r['outcome']) for r in results] == [('python', 'connected'), ('socket', 'refused')]
     assert results[0]['path_mtu'] == 1500 and results[0]['detail'] == '2 of 2 echo requests answered'

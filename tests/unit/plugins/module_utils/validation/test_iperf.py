@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.processes import Commands
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation import iperf
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.iperf import (
     IperfError, check_options, parse_result, search_udp_rate,
 )
+from ansible_collections.cloudops.multicloud.plugins.plugin_utils.commands import run_command
 
 # Captured on the lab with iperf3 3.12 -J (re-indented), client in one VM, server in another.
 TCP_JSON = r'''
@@ -382,7 +382,7 @@ def test_client_command_line():
 
 # ---------------------------------------------------------------------------------------------- running the client
 class FakeRun:
-    """subprocess.run that answers with the given stdouts in turn."""
+    """A run_command that answers with the given stdouts in turn."""
 
     def __init__(self, *stdouts):
         self.stdouts = list(stdouts)
@@ -390,42 +390,37 @@ class FakeRun:
 
     def __call__(self, argv, **_kwargs):
         self.calls.append(argv)
-        return subprocess.CompletedProcess(argv, 0, self.stdouts.pop(0), '')
+        return 0, self.stdouts.pop(0), ''
 
 
 def test_a_busy_server_is_waited_for(monkeypatch):
     fake = FakeRun(error_output('busy'), error_output('busy'), TCP_JSON)
-    monkeypatch.setattr(iperf.subprocess, 'run', fake)
     monkeypatch.setattr(iperf.time, 'sleep', lambda s: None)
-    assert iperf.run_client(['iperf3'], 'tcp', 2, 'h', 5201)['gbps'] == 19.0007
+    assert iperf.run_client(Commands(fake), ['iperf3'], 'tcp', 2, 'h', 5201)['gbps'] == 19.0007
     assert len(fake.calls) == 3
 
 
 def test_a_server_busy_for_long_fails(monkeypatch):
-    monkeypatch.setattr(iperf.subprocess, 'run', FakeRun(*[error_output('busy')] * (iperf.BUSY_RETRIES + 1)))
     monkeypatch.setattr(iperf.time, 'sleep', lambda s: None)
+    busy = Commands(FakeRun(*[error_output('busy')] * (iperf.BUSY_RETRIES + 1)))
     with pytest.raises(IperfError, match='^server: the iperf3 server on h:5201 is busy'):
-        iperf.run_client(['iperf3'], 'tcp', 2, 'h', 5201)
+        iperf.run_client(busy, ['iperf3'], 'tcp', 2, 'h', 5201)
 
 
-def test_an_unreachable_server_fails_at_once(monkeypatch):
+def test_an_unreachable_server_fails_at_once():
     fake = FakeRun(error_output('noroute'))
-    monkeypatch.setattr(iperf.subprocess, 'run', fake)
     with pytest.raises(IperfError, match=r'^server: no iperf3 server answers on h:5201 \(unable to connect to server: '
                                          r'Network is unreachable\)'):
-        iperf.run_client(['iperf3'], 'tcp', 2, 'h', 5201)
+        iperf.run_client(Commands(fake), ['iperf3'], 'tcp', 2, 'h', 5201)
     assert len(fake.calls) == 1
 
 
 def test_missing_iperf3(monkeypatch):
-    def missing(argv, **_kwargs):
-        raise FileNotFoundError(2, 'No such file or directory', argv[0])
-    monkeypatch.setattr(iperf.subprocess, 'run', missing)
     with pytest.raises(IperfError, match=r'^iperf3 is not installed on this host \(Debian package iperf3\)$'):
-        iperf.run_client(['iperf3'], 'tcp', 2, 'h', 5201)
+        iperf.run_client(Commands(run_command), ['cloudops-no-such-iperf3'], 'tcp', 2, 'h', 5201)
     monkeypatch.setattr(iperf.shutil, 'which', lambda name: None)
     with pytest.raises(IperfError, match='^iperf3 is not installed'):
-        iperf.measure(dict(PARAMS, server='h'))
+        iperf.measure(dict(PARAMS, server='h'), Commands(run_command))
     with pytest.raises(IperfError, match='^iperf3 is not installed'):
         iperf.ensure_server(59999, 10)
 

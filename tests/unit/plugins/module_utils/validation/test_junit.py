@@ -3,8 +3,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.junit import render_junit
-
-from report_samples import bare_report, check, sample_report, summary_of
+from ansible_collections.cloudops.multicloud.tests.unit.plugins.module_utils.validation.report_samples import (
+    bare_report, check, sample_report, summary_of,
+)
 
 
 def parse(report):

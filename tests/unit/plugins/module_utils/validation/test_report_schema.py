@@ -6,7 +6,7 @@ import os
 import pytest
 from jsonschema import Draft202012Validator
 
-from report_samples import bare_report, sample_report
+from ansible_collections.cloudops.multicloud.tests.unit.plugins.module_utils.validation.report_samples import bare_report, sample_report
 
 SCHEMA = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..', 'roles', 'validate', 'files', 'report.schema.json')
 
