@@ -186,7 +186,7 @@ def header_bytes(address):
     return 48 if ':' in address else 28
 
 
-def icmp_fits(address, timeout, runner=None, tool='ping'):
+def icmp_fits(address, timeout, runner, tool='ping'):
     """A function mtu -> (fits, hint) that sends one DF echo request of a packet of that size."""
     def fits(mtu):
         size = mtu - header_bytes(address)
@@ -425,7 +425,7 @@ def socket_probe(target, count, interval, timeout):
 
 
 # ---------------------------------------------------------------------------------------------- one target, many
-def probe_once(target, settings, runner=None):
+def probe_once(target, settings, runner):
     if target['proto'] == 'icmp':
         tool = settings.get('icmp_tool') or 'ping'
         if tool == 'python':
@@ -453,7 +453,7 @@ def reached(result, wait_for):
     return wanted(result['outcome'], wait_for) and not (wait_for == 'connected' and result.get('wrong_server'))
 
 
-def probe_target(target, settings, runner=None):
+def probe_target(target, settings, runner):
     """Probe one target; with wait_for, again until its outcome is the wanted one or wait_timeout passes."""
     wait_for = settings.get('wait_for')
     started = time.monotonic()
