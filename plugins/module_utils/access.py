@@ -6,6 +6,7 @@ against what the cloud says of itself, and the connection each server gets from 
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import re
@@ -237,6 +238,16 @@ def ssh_config(servers, access):
     return '\n'.join(lines) + '\n'
 
 
+def control_path(server, access):
+    """The SSH master socket of ``server``, in Ansible's control_path_dir.
+
+    Addresses are reused by later runs and move between servers, so the name is the server's own;
+    it stays short because a Unix socket's path holds at most 107 bytes, wherever the run's files are.
+    """
+    owner = '%s %s %s' % (server.get('id') or server['name'], address_of(server), _login(server, access))
+    return '%(directory)s/' + hashlib.sha256(owner.encode('utf-8')).hexdigest()[:16]
+
+
 def host_vars(server, access, python=None):
     """The inventory variables that reach ``server`` under ``access``."""
     if access.get('mode') == 'netns':
@@ -251,8 +262,7 @@ def host_vars(server, access, python=None):
         variables['ansible_ssh_common_args'] = '-F %s' % access['ssh_config']
         if has_run_key(server, access):
             variables['ansible_ssh_private_key_file'] = access['key_file']
-        # Addresses are reused by later runs and move between servers: an SSH master is the server's own.
-        variables['ansible_control_path_dir'] = os.path.join(access['dir'], 'cp', str(server.get('id') or '')[:8])
+        variables['ansible_control_path'] = control_path(server, access)
     elif access.get('jump_host') and not server.get('public_ip'):
         variables['ansible_ssh_common_args'] = '-o ProxyJump=%s' % access['jump_host']
     return variables

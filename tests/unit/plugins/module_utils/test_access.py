@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.access import (
-    check_access, host_vars, image_user, parse_jump_host, resolve_access, ssh_config,
+    check_access, control_path, host_vars, image_user, parse_jump_host, resolve_access, ssh_config,
 )
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 
@@ -86,7 +86,12 @@ def test_ssh_config_and_host_vars(tmp_path):
         'ansible_connection': 'ssh', 'ansible_host': '10.10.2.2', 'ansible_user': 'root',
         'ansible_ssh_common_args': '-F %s' % (tmp_path / 'ssh_config'),
         'ansible_ssh_private_key_file': str(tmp_path / 'id_ed25519'),
-        'ansible_control_path_dir': str(tmp_path / 'cp' / 'c0ffee00')}
+        'ansible_control_path': control_path(servers[1], access)}
+    # One master per server and address, named short enough for a Unix socket wherever the run's files are.
+    assert control_path(servers[1], access).startswith('%(directory)s/') and len(control_path(servers[1], access)) < 32
+    moved = dict(servers[1], public_ip='198.18.0.9')
+    assert control_path(moved, access) != control_path(servers[1], access)
+    assert control_path(dict(servers[1], id='c0ffee00-2222'), access) != control_path(servers[1], access)
 
 
 def test_netns_vars_carry_the_controllers_python(tmp_path):
