@@ -17,6 +17,32 @@ from ansible.utils.context_objects import CLIArgs
 from lab_helpers import LAB, assert_host_clean, purge_lab
 
 
+# tests/run spreads the suite over two pytest-xdist workers: every test of the shared test lab
+# goes to one worker, every test of the other clouds' harnesses (moto, OpenStack, the replays,
+# and the inventory over moto and a lab of its own) to one worker, and unit tests fill in.
+CLOUD_HARNESS_TESTS = ('ec2', 'libcloud', 'openstack', 'test_inventory.py')
+
+
+def harness_of(nodeid):
+    """'lab' or 'clouds' for an integration test's node id ('integration/<path>::<name>'), else None."""
+    where = nodeid.split('::', 1)[0].split('/')
+    if len(where) < 2 or where[0] != 'integration':
+        return None
+    return 'clouds' if where[1] in CLOUD_HARNESS_TESTS else 'lab'
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByHarness(LoadScopeScheduling):
+        """One scope per harness, so its tests never run on two workers at once; a unit test module is a scope of its own."""
+
+        def _split_scope(self, nodeid):
+            return harness_of(nodeid) or super()._split_scope(nodeid)
+
+    return ByHarness(config, log)
+
+
 @pytest.fixture(scope='session')
 def clouds_file(tmp_path_factory):
     path = tmp_path_factory.mktemp('clouds') / 'clouds.multicloud.yml'
@@ -27,13 +53,18 @@ def clouds_file(tmp_path_factory):
 
 
 @pytest.fixture
-def run(localhost, clouds_file, monkeypatch):
-    """run('network', name=..., check=True) -> the module's result dict on the test lab."""
+def run(localhost, request, monkeypatch):
+    """run('network', name=..., check=True) -> the module's result dict on the test lab.
+
+    The lab's clouds file is asked for only when the test names none: a worker that runs only
+    other clouds' tests never purges the lab another worker is using.
+    """
     configure = localhost._configure_adhoc_cli
 
     def run_module(module, check=False, diff=True, **args):
         args.setdefault('cloud', LAB)
-        args.setdefault('clouds_file', clouds_file)
+        if 'clouds_file' not in args:
+            args['clouds_file'] = request.getfixturevalue('clouds_file')
 
         def configure_with_flags():
             # pytest-ansible has no check/diff switch; tasks read both from the CLI arguments.

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from inventory_helpers import plain
-from lab_helpers import LAB, PREFIX, lab_namespaces, purge_lab
+from lab_helpers import PREFIX, lab_namespaces, purge_lab
 from net_helpers import free_port
 
 BIN = pathlib.Path(sys.executable).parent
@@ -27,6 +27,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PEERS = 'ansible==12.3.0'
 SCHEMA = {'id', 'name', 'cloud', 'provider', 'region', 'state', 'addresses', 'image', 'size', 'labels',
           'security_groups', 'created'}
+# A lab of this test's own: it runs beside the tests of the shared test lab.
+LAB = 'inv'
 APPS = 103  # one reservation each: more than moto's page of 100 reservations
 EVIL = "{{ lookup('pipe', 'touch %s') }}"
 
@@ -66,7 +68,7 @@ def hung_port():
 
 
 @pytest.fixture(scope='module')
-def fleet(tmp_path_factory, clouds_file, ec2_settings, hung_port):
+def fleet(tmp_path_factory, ec2_settings, hung_port):
     """Three lab VMs (one stopped), 108 EC2 instances, and two clouds that cannot be listed."""
     work = tmp_path_factory.mktemp('fleet')
     purge_lab(LAB)

@@ -88,7 +88,7 @@ def test_another_key_under_the_same_name_is_refused(run, lab_clean):
     ('hello', 'public_key: expected an OpenSSH public key line'),
     ('ssh-ed25519 not*base64', 'public_key: the key data is not valid base64'),
     ('ssh-rsa ' + new_public_key().split()[1], 'public_key: the key data does not match its type ssh-rsa'),
-])
+], ids=['not-a-key-line', 'not-base64', 'ed25519-data-as-rsa'])  # ids every worker collects alike
 def test_bad_public_key_changes_nothing(run, lab_clean, public_key, message):
     for check in (True, False):
         failed = run('keypair', check=check, name='bad', public_key=public_key)
