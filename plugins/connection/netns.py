@@ -85,6 +85,7 @@ EXAMPLES = r'''
   tasks:
     - name: Processes inside the VM
       ansible.builtin.command: ps -e
+      changed_when: false
 '''
 
 import os

@@ -144,6 +144,7 @@ EXAMPLES = r'''
 # fleet.clouds.yml: every cloud of the clouds file
 plugin: cloudops.multicloud.clouds
 
+---
 # running.clouds.yml: two clouds, running servers of one run, grouped by tier
 plugin: cloudops.multicloud.clouds
 clouds_file: ~/clouds.multicloud.yml
