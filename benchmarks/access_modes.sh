@@ -19,6 +19,7 @@ done
 case $n in '' | *[!0-9]* | 0) usage ;; esac
 
 "$root/scripts/bootstrap" >/dev/null
+# shellcheck source=scripts/env
 source "$root/scripts/env"
 export CLOUDOPS_CLOUDS_FILE=$here/lab.clouds.yml
 cloud=bench

@@ -31,6 +31,7 @@ def harness_of(nodeid):
     return 'clouds' if where[1] in CLOUD_HARNESS_TESTS else 'lab'
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: absent when it is not loaded
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 

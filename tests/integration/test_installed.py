@@ -2,18 +2,21 @@
 path of its own, a plain ansible-playbook (none of scripts/env), and a broken ``python3.13`` first on
 PATH, as a pyenv shim for a version not selected is. Interpreter discovery would pick that shim for
 the lab's VMs (the netns connection inherits the controller's environment); the inventory the
-provision role writes must spare them discovery, so every check still passes."""
+provision role writes must spare them discovery, so every check still passes. The same lifecycle
+also runs under ansible-runner, as AWX runs a job template, in the same environment."""
 
 from __future__ import annotations
 
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
+import yaml
 from ansible import constants as C
 
 from collection_helpers import ROOT, build_collection, install_collection
@@ -24,6 +27,7 @@ LAB = os.environ.get('CLOUDOPS_TEST_LAB', 'inst')
 RUN_ID = 'pytest-installed'
 PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
 GALAXY = str(pathlib.Path(sys.executable).with_name('ansible-galaxy'))
+RUNNER = str(pathlib.Path(sys.executable).with_name('ansible-runner'))
 # Short measurements: the checks are the point here, not the numbers.
 QUICK = ['-e', 'validate_throughput_duration=1', '-e', 'validate_probe_count=3', '-e', 'validate_change_timeout=5']
 BROKEN = 'python3.13'
@@ -94,10 +98,41 @@ def test_lifecycle_of_the_installed_collection_with_a_broken_python_on_path(user
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert 'deserialization failed' not in output and 'discovered Python interpreter' not in output
 
-    report = json.loads((user['reports'] / 'report.json').read_text())
+    passed_every_check(user['reports'], RUN_ID)
+    assert re.search(r'All \d+ checks passed', proc.stdout)
+    assert lab_namespaces(PREFIX + LAB + '-') == []
+
+
+def passed_every_check(reports, run_id):
+    report = json.loads((reports / 'report.json').read_text())
     checks = report['checks']
-    assert report['run']['id'] == RUN_ID and report['summary']['verdict'] == 'pass'
+    assert report['run']['id'] == run_id and report['summary']['verdict'] == 'pass'
     assert report['summary']['checks'] == len(checks) > 0
     assert [c['name'] for c in checks if c['verdict'] != 'pass'] == []
-    assert 'All %d checks passed' % len(checks) in proc.stdout
+
+
+def test_lifecycle_of_the_installed_collection_under_ansible_runner(user, tmp_path):
+    # A private data dir as AWX lays one out: a project whose playbook imports the collection's,
+    # extra vars, and the job's environment, which is the user's: the scratch install and no project path.
+    private = tmp_path / 'private'
+    (private / 'project').mkdir(parents=True)
+    (private / 'project' / 'lifecycle.yml').write_text(
+        '---\n- name: Lifecycle\n  ansible.builtin.import_playbook: cloudops.multicloud.lifecycle\n')
+    (private / 'env').mkdir()
+    run_id = RUN_ID + '-runner'
+    extravars = {'cloud': LAB, 'run_id': run_id, 'report_dir': str(user['reports'] / 'runner'),
+                 'validate_throughput_duration': 1, 'validate_probe_count': 3, 'validate_change_timeout': 5}
+    (private / 'env' / 'extravars').write_text(yaml.safe_dump(extravars))
+    # ansible-runner finds ansible-playbook on PATH, as in an execution environment: that command only.
+    tools = tmp_path / 'ansible-bin'
+    tools.mkdir()
+    (tools / 'ansible-playbook').symlink_to(PLAYBOOK)
+    env = dict(user['env'], PATH='%s:%s' % (tools, user['env']['PATH']))
+    proc = subprocess.run([RUNNER, 'run', str(private), '-p', 'lifecycle.yml', '--ident', 'lifecycle'],
+                          env=env, cwd=user['cwd'], capture_output=True, text=True, timeout=900, check=False)
+    stdout = (private / 'artifacts' / 'lifecycle' / 'stdout').read_text()
+    assert proc.returncode == 0, stdout[-4000:] + proc.stderr[-2000:]
+    assert (private / 'artifacts' / 'lifecycle' / 'status').read_text() == 'successful'
+    assert 'deserialization failed' not in stdout and 'discovered Python interpreter' not in stdout
+    passed_every_check(user['reports'] / 'runner', run_id)
     assert lab_namespaces(PREFIX + LAB + '-') == []
