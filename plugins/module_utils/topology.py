@@ -9,6 +9,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.access import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.addressing import parse_cidr
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.regressions import regression_thresholds
 
 
 def topology_rules(rules, networks):
@@ -39,8 +40,8 @@ def topology_rules(rules, networks):
     return translated
 
 
-TOPOLOGY_KEYS = {'run_id', 'cloud', 'description', 'access', 'networks', 'routers', 'security_groups', 'servers',
-                 'expect', 'sla'}
+TOPOLOGY_KEYS = {'run_id', 'cloud', 'name', 'description', 'access', 'networks', 'routers', 'security_groups',
+                 'servers', 'expect', 'sla', 'regressions'}
 KEYS = {
     'networks': {'name', 'cidr', 'mtu'},
     'routers': {'name', 'interfaces', 'external'},
@@ -86,6 +87,9 @@ def check_topology(spec):
     if not spec.get('run_id') or not str(spec['run_id']).replace('-', '').replace('_', '').isalnum():
         raise CloudError('run_id: required, letters, digits, "-" and "_" only; got %r' % (spec.get('run_id'),))
     check_access(spec.get('access'))
+    if 'name' in spec and (not isinstance(spec['name'], str) or not spec['name'].strip()):
+        raise CloudError('name: %r is not a name; it keys the topology\'s run history' % (spec['name'],))
+    regression_thresholds(spec.get('regressions'))
     networks, network_names = _entries(spec, 'networks')
     for index, network in enumerate(networks):
         parse_cidr(network.get('cidr'), 'networks[%d].cidr' % index)

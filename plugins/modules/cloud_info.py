@@ -20,6 +20,13 @@ options:
       - Only objects that carry all of these labels, with these values, are listed in RV(resources).
       - When not set, every object of the cloud is listed.
     type: dict
+  configuration:
+    description:
+      - Also return RV(configuration), the full records of what the reachability of those objects
+        depends on (networks, subnets, routers, security groups with their rules, floating IPs,
+        servers), each kind listed once. The validate role explains its verdicts from it.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - cloudops.multicloud.cloud
   - cloudops.multicloud.cloud.INFO_ATTRIBUTES
@@ -32,6 +39,14 @@ EXAMPLES = r'''
     labels:
       run-id: demo-1
   register: leftovers
+
+- name: How run demo-1 is configured, to explain what its packets did
+  cloudops.multicloud.cloud_info:
+    cloud: lab
+    labels:
+      run-id: demo-1
+    configuration: true
+  register: demo_configuration
 
 - name: Prove the teardown complete
   ansible.builtin.assert:
@@ -101,6 +116,38 @@ resources:
       description: Name of the object; the address, for a floating IP.
       type: str
       sample: web-1
+configuration:
+  description:
+    - With O(configuration), the records of the objects that carry O(labels), by kind, as the
+      modules of each kind return them, and the security groups those servers are in.
+  returned: when O(configuration) is true
+  type: dict
+  contains:
+    network:
+      description: Networks, with their C(mtu).
+      type: list
+      elements: dict
+    subnet:
+      description: Subnets, with their C(network) and C(cidr).
+      type: list
+      elements: dict
+    router:
+      description: Routers, with their C(interfaces) (subnet names) and C(external_network).
+      type: list
+      elements: dict
+    security_group:
+      description: Security groups, with their C(rules).
+      type: list
+      elements: dict
+    floating_ip:
+      description: Floating IPs, with the C(server) and C(fixed_address) they are associated with.
+      type: list
+      elements: dict
+    server:
+      description: Servers, with their C(networks) (network, subnet, address) and C(security_groups).
+      type: list
+      elements: dict
+  sample: {network: [{name: back, mtu: 1400}], router: [{name: edge, interfaces: [back, front], external_network: external}]}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -112,12 +159,18 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.cloud_module i
 
 def main():
     module = AnsibleModule(
-        argument_spec=cloud_argument_spec(labels={'type': 'dict'}),
+        argument_spec=cloud_argument_spec(labels={'type': 'dict'}, configuration={'type': 'bool', 'default': False}),
         supports_check_mode=True,
     )
     labels = module.params['labels'] or {}
-    run_module(module, lambda provider: {'changed': False, 'cloud': dict(provider.describe(), access=provider.guest_access()),
-                                         'resources': provider.labelled(labels)})
+
+    def describe(provider):
+        result = {'changed': False, 'cloud': dict(provider.describe(), access=provider.guest_access()),
+                  'resources': provider.labelled(labels)}
+        if module.params['configuration']:
+            result['configuration'] = provider.configuration(labels)
+        return result
+    run_module(module, describe)
 
 
 if __name__ == '__main__':

@@ -16,8 +16,18 @@ description:
     protocol, per floating IP phase, per security group change phase, and per SLA rule.
     C(docs/validation.md) in the collection names them and describes C(report.json); its schema
     ships as C(roles/validate/files/report.schema.json).
+  - With O(configuration), every failed reachability, path MTU and floating IP check says what the
+    cloud's own configuration makes of it - the security group rule (or its absence), the router or
+    interface missing on the path, the floating IP's association, each hop's MTU - and when
+    configuration and packets disagree, that it is a data-plane fault. On a cloud whose guests carry
+    no packets (C(run.data_plane) false), every expectation is judged from O(configuration) alone.
+  - With O(store), the run is compared with its baseline in the results store (regression checks per
+    path class - flows that passed and fail now, p99 RTT up, throughput down, path MTU lower, with the
+    thresholds of the topology's C(regressions)), charted against the latest runs of its topology and
+    cloud in C(report.html), and recorded there.
   - The module never fails because checks failed; it returns the verdict. Use O(fail_on_failed_checks)
-    or test RV(summary.verdict).
+    or test RV(summary.verdict). When the store or the metrics export fails, the report is written
+    first and the task fails with one line.
 author:
   - cloudops.multicloud maintainers (@cloudops)
 options:
@@ -101,6 +111,45 @@ options:
     description: Fail the task, after writing the report, when any check failed.
     type: bool
     default: false
+  configuration:
+    description:
+      - The run's configuration as the cloud holds it, RV(cloudops.multicloud.cloud_info#module:configuration)
+        of M(cloudops.multicloud.cloud_info) with the run's labels.
+    type: dict
+  outside_address:
+    description: The address the outside vantage has, which security group rules are matched against for flows from outside.
+    type: str
+  groupless_open:
+    description: Whether the cloud lets everything reach a server without security groups (the lab does; clouds filter them).
+    type: bool
+    default: true
+  store:
+    description:
+      - The results store - the path of a SQLite file (made when missing), or a PostgreSQL DSN
+        (C(postgresql://user:password@host/db)) that a team or an AWX cluster shares.
+      - Every run is recorded with its samples and checks; the schema is made and migrated on first use.
+      - Not set - no history, baseline or regression check.
+    type: str
+  baseline:
+    description:
+      - The run to compare with - V(last-pass) (the latest passing run of the same topology and cloud),
+        a run id (its latest run), or V(none).
+    type: str
+    default: last-pass
+  trend_runs:
+    description: How many earlier runs of the topology and cloud C(report.html) charts.
+    type: int
+    default: 20
+  metrics_file:
+    description:
+      - Also write the run's metrics here, in the Prometheus text format that node_exporter's textfile
+        collector reads (name it C(*.prom) in its directory); written atomically.
+    type: path
+  pushgateway_url:
+    description:
+      - Also push the run's metrics to this Prometheus Pushgateway (C(http://host:9091)), replacing the
+        group of the run's cloud and topology; C(user:password@) in the URL is sent as basic auth.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -128,6 +177,18 @@ EXAMPLES = r'''
     throughput: "{{ throughput_runs.results }}"
     sla: "{{ topology.sla | default([]) }}"
     dest: "{{ playbook_dir }}/reports/demo-1"
+  register: report
+
+- name: Judge a run against the last green one, with its configuration, and export its metrics
+  cloudops.multicloud.validation_report:
+    run: {id: demo-2, cloud: lab, topology: "{{ topology }}", servers: "{{ servers }}"}
+    plan: "{{ plan }}"
+    probes: "{{ probe_runs.results }}"
+    configuration: "{{ demo_configuration.configuration }}"
+    store: "{{ lookup('ansible.builtin.env', 'HOME') }}/.local/share/cloudops/results.sqlite"
+    baseline: last-pass
+    metrics_file: /var/lib/node_exporter/textfile/cloudops.prom
+    dest: "{{ playbook_dir }}/reports/demo-2"
   register: report
 
 - name: Fail the job on any failed check, naming them
@@ -167,6 +228,11 @@ summary:
       description: Passed and failed counts per kind of check.
       type: dict
       sample: {reachability: {passed: 10, failed: 0}}
+    regressions:
+      description: Names of the regression checks that failed.
+      type: list
+      elements: str
+      sample: [regression reach l3]
 checks:
   description: Every check with name, kind, expected, observed, verdict, reason and labels.
   returned: always
@@ -174,6 +240,17 @@ checks:
   elements: dict
   sample: [{name: reach web->db tcp/5432, kind: reachability, expected: allow, observed: connected, verdict: pass,
             reason: '', labels: {src: web, dst: db, path: l3, proto: tcp, port: 5432, source: declared}}]
+baseline:
+  description: The run this one was compared with, from O(store); null without one.
+  returned: always
+  type: dict
+  sample: {run_id: lab-demo, finished: '2026-12-07T10:00:00Z', verdict: pass}
+regressions:
+  description: Names of the regression checks that failed, as in RV(summary.regressions).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 files:
   description: Paths of the files written, by format; the paths they would have in check mode.
   returned: always
@@ -207,15 +284,29 @@ def main():
             'formats': {'type': 'list', 'elements': 'str', 'choices': ['json', 'junit', 'html'],
                         'default': ['json', 'junit', 'html']},
             'fail_on_failed_checks': {'type': 'bool', 'default': False},
+            'configuration': {'type': 'dict'},
+            'outside_address': {'type': 'str'},
+            'groupless_open': {'type': 'bool', 'default': True},
+            'store': {'type': 'str', 'no_log': True},
+            'baseline': {'type': 'str', 'default': 'last-pass'},
+            'trend_runs': {'type': 'int', 'default': 20},
+            'metrics_file': {'type': 'path'},
+            'pushgateway_url': {'type': 'str', 'no_log': True},
         },
         supports_check_mode=True,
     )
+    if module.params['trend_runs'] < 1:
+        module.fail_json(msg='trend_runs: %d is not a whole number of at least 1' % module.params['trend_runs'])
     try:
-        report, files = write_report(module.params, write=not module.check_mode)
+        report, files, problem = write_report(module.params, write=not module.check_mode)
     except CloudError as exc:
         module.fail_json(msg=str(exc))
     result = {'changed': not module.check_mode, 'summary': report['summary'], 'checks': report['checks'],
-              'files': files}
+              'files': files, 'baseline': report.get('baseline'),
+              'regressions': report['summary'].get('regressions', [])}
+    if problem:
+        # The report is written; the store or the metrics export is what failed.
+        module.fail_json(msg=problem, **result)
     if module.params['fail_on_failed_checks'] and report['summary']['failed']:
         module.fail_json(msg='%d of %d checks failed: %s' % (
             report['summary']['failed'], report['summary']['checks'], ', '.join(report['summary']['failed_checks'])),

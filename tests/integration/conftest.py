@@ -78,6 +78,14 @@ def run(localhost, request, monkeypatch):
     return run_module
 
 
+@pytest.fixture(autouse=True)
+def results_store(tmp_path_factory, monkeypatch):
+    """Each test's runs go to a results store of its own, so none is compared with another test's."""
+    store = tmp_path_factory.mktemp('results') / 'results.sqlite'
+    monkeypatch.setenv('CLOUDOPS_RESULTS_STORE', str(store))
+    return store
+
+
 @pytest.fixture
 def lab_clean():
     """A test that needs an empty lab gets one, and leaves one."""
@@ -173,3 +181,33 @@ def openstack_clouds_file():
 def openstack_settings(openstack_clouds_file):
     with open(openstack_clouds_file) as handle:
         return yaml.safe_load(handle)['clouds']['openstack-local']
+
+
+# The PostgreSQL results store: the server of tests/clouds/postgresql/up, started once per session
+# (and stopped at its end if this session started it).
+POSTGRESQL_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'postgresql')
+
+
+@pytest.fixture(scope='session')
+def postgresql_dsn():
+    started = not os.path.exists(os.path.join(POSTGRESQL_HARNESS, '.state', 'dsn'))
+    proc = subprocess.run([os.path.join(POSTGRESQL_HARNESS, 'up')], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, 'tests/clouds/postgresql/up failed:\n' + proc.stderr[-4000:]
+    yield proc.stdout.strip()
+    if started:
+        subprocess.run([os.path.join(POSTGRESQL_HARNESS, 'down')], check=True)
+
+
+# The Pushgateway of tests/clouds/pushgateway/up, started once per session (and stopped at its end
+# if this session started it).
+PUSHGATEWAY_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'pushgateway')
+
+
+@pytest.fixture(scope='session')
+def pushgateway_url():
+    started = not os.path.exists(os.path.join(PUSHGATEWAY_HARNESS, '.state', 'pid'))
+    proc = subprocess.run([os.path.join(PUSHGATEWAY_HARNESS, 'up')], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, 'tests/clouds/pushgateway/up failed:\n' + proc.stderr[-4000:]
+    yield proc.stdout.strip()
+    if started:
+        subprocess.run([os.path.join(PUSHGATEWAY_HARNESS, 'down')], check=True)

@@ -20,7 +20,9 @@ import zlib
 from pathlib import Path
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.html_report import render_html
-from ansible_collections.cloudops.multicloud.tests.unit.plugins.module_utils.validation.report_samples import sample_report
+from ansible_collections.cloudops.multicloud.tests.unit.plugins.module_utils.validation.report_samples import (
+    history_report, sample_report,
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / 'output' / 'artifacts'
 FLAGS = [
@@ -75,9 +77,9 @@ def png_pixels(path):
     return width, height, len(set(zlib.decompress(idat)))
 
 
-def write_report(tmp_path):
+def write_report(tmp_path, report=None):
     page = tmp_path / 'report.html'
-    page.write_text(render_html(sample_report()), encoding='utf-8')
+    page.write_text(render_html(report or sample_report()), encoding='utf-8')
     return page
 
 
@@ -105,6 +107,16 @@ def test_dom_holds_the_matrix_and_every_section(tmp_path):
     for anchor in ('summary', 'matrix', 'latency', 'throughput', 'sla', 'pmtu', 'topology', 'checks'):
         assert 'id="%s"' % anchor in visit.dom
     assert visit.dom.count('<svg') == 4
+
+
+def test_trends_and_changes_draw_offline(tmp_path):
+    visit = Visit(tmp_path, write_report(tmp_path, history_report()), '--dump-dom')
+    assert visit.console == [] and visit.requests == []
+    for anchor in ('since', 'trends', 'changes', 'regressions', 'trend-runs'):
+        assert 'id="%s"' % anchor in visit.dom
+    # The four charts of the sample report, and p99 RTT, TCP, UDP and passed checks over the runs.
+    assert visit.dom.count('<svg') == 8 and visit.dom.count('<polyline') == 9
+    assert 'data-plane fault: packets and configuration disagree' in visit.dom
 
 
 def test_detectors_catch_a_script_error_and_a_fetch(tmp_path):

@@ -12,6 +12,10 @@ KINDS = ('network', 'subnet', 'router', 'security_group', 'keypair', 'server', '
 SERVER_ACTIONS = ('start', 'stop', 'reboot')
 
 
+# What a flow's path and filtering depend on, in dependency order.
+CONFIGURATION_KINDS = ('network', 'subnet', 'router', 'security_group', 'floating_ip', 'server')
+
+
 def named(records, name):
     """The records named ``name``, or all of them when it is None."""
     return [record for record in records if name is None or record.name == name]
@@ -75,6 +79,18 @@ class Provider:
     def labelled(self, labels):
         """cloud_info: [{kind, id, name}] of every object whose labels include all of ``labels``."""
         raise self.unsupported('listing objects by label')
+
+    def configuration(self, labels):
+        """cloud_info: {kind: [record dicts]} of what reachability depends on, each kind listed once:
+        the networks, subnets, routers, floating IPs and servers whose labels include all of
+        ``labels``, and the security groups that carry them or that those servers are in."""
+        def carries(record):
+            return all((record.get('labels') or {}).get(k) == v for k, v in labels.items())
+        listed = {kind: [r.to_dict() for r in self.list(kind)] for kind in CONFIGURATION_KINDS}
+        chosen = {kind: [r for r in records if carries(r)] for kind, records in listed.items()}
+        used = {group for server in chosen['server'] for group in server.get('security_groups') or []}
+        chosen['security_group'] = [g for g in listed['security_group'] if carries(g) or g['name'] in used]
+        return chosen
 
     # Changing: check_* validate and preview without acting, and fail exactly as the act would.
     def check_create(self, kind, name, desired):

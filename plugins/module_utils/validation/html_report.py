@@ -10,13 +10,18 @@ from datetime import datetime
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.stats import summarize
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.svg_charts import (
     bar_chart,
+    line_chart,
+    measurable,
     number,
     text,
     topology_diagram,
 )
 
-KINDS = ('reachability', 'path_mtu', 'throughput', 'floating_ip', 'security_group', 'sla')
+KINDS = ('reachability', 'path_mtu', 'throughput', 'floating_ip', 'security_group', 'sla', 'regression')
 PATHS = ('l2', 'l3', 'north-south')
+PATH_COLOURS = ('s1', 's2', 's3')  # l2, l3 and north-south keep their colour in every trend chart
+DATA_PLANE_FAULT = 'data-plane fault: packets and configuration disagree'
+CONFIGURATION_EVIDENCE = 'configuration evidence, no packets'
 DEFAULT_MTU = 1500
 NOT_MEASURED = 'not measured'
 
@@ -83,6 +88,25 @@ svg .node { stroke: #8c959f; fill: #fff; }
 svg .node.router { fill: #fff8c5; }
 svg .node.server { fill: #ddf4ff; }
 ul.failed-list { margin: 4px 0; padding-left: 20px; }
+.notice { border-left: 4px solid #bf8700; background: #fff8c5; padding: 6px 12px; margin: 12px 0; }
+.marker { display: inline-block; font-size: 12px; border-radius: 4px; padding: 0 6px; margin: 2px 4px 2px 0; }
+.marker.fault { background: var(--fail); color: #fff; font-weight: 700; }
+.marker.configuration { background: #ddf4ff; color: #0550ae; border: 1px solid #54aeff; }
+details.evidence { font-size: 12px; margin-top: 2px; }
+details.evidence summary { color: var(--muted); cursor: pointer; }
+details.evidence ul { margin: 2px 0; padding-left: 18px; }
+td.absent { color: var(--muted); font-style: italic; }
+tr.current td { background: #fff8c5; font-weight: 600; }
+svg polyline.line { fill: none; stroke-width: 2; stroke-linejoin: round; }
+svg polyline.s1 { stroke: #54aeff; }
+svg polyline.s2 { stroke: #0550ae; }
+svg polyline.s3 { stroke: #fb8f44; }
+svg .point { stroke: #fff; stroke-width: 1; }
+svg .current-band { fill: #fff8c5; }
+svg .tick.current { fill: #1f2328; font-weight: 700; }
+svg .verdict.pass { fill: var(--pass); }
+svg .verdict.fail { fill: var(--fail); }
+svg .verdict.unknown { fill: var(--line); }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; }
 """
 
@@ -94,19 +118,22 @@ def render_html(report):
     checks = [c for c in report.get('checks') or [] if isinstance(c, dict)]
     verdict = overall_verdict(report, checks)
     title = 'Validation %s: %s' % (run.get('id') or 'run', verdict.upper())
-    body = [
-        summary_section(report, run, checks, verdict),
-        matrix_section(checks),
-        latency_section(report),
-        throughput_section(report),
-        sla_section(checks),
-        pmtu_section(checks),
-        topology_section(run),
-        checks_section(checks),
+    baseline = baseline_of(report)
+    # Optional sections are None when the report carries nothing for them, and leave no trace then.
+    sections = [
+        ('summary', 'Summary', summary_section(report, run, checks, verdict)),
+        ('since', since_title(baseline)[0], since_section(report, baseline, checks)),
+        ('trends', 'Trends', trends_section(report)),
+        ('matrix', 'Reachability', matrix_section(checks)),
+        ('latency', 'Latency', latency_section(report)),
+        ('throughput', 'Throughput', throughput_section(report)),
+        ('sla', 'SLA', sla_section(checks)),
+        ('pmtu', 'Path MTU', pmtu_section(checks)),
+        ('topology', 'Topology', topology_section(run)),
+        ('checks', 'All checks', checks_section(checks)),
     ]
-    nav = ''.join('<a href="#%s">%s</a>' % (anchor, label) for anchor, label in (
-        ('summary', 'Summary'), ('matrix', 'Reachability'), ('latency', 'Latency'), ('throughput', 'Throughput'),
-        ('sla', 'SLA'), ('pmtu', 'Path MTU'), ('topology', 'Topology'), ('checks', 'All checks')))
+    body = [markup for _anchor, _label, markup in sections if markup]
+    nav = ''.join('<a href="#%s">%s</a>' % (anchor, label) for anchor, label, markup in sections if markup)
     return '\n'.join([
         '<!DOCTYPE html>',
         '<html lang="en">',
@@ -202,13 +229,115 @@ def metric_stats(report, metric, key):
     return found
 
 
+def anchors_by_name(checks):
+    anchors = check_anchors(checks)
+    found = {}
+    for item in checks:
+        found.setdefault(str(item.get('name')), anchors[id(item)])
+    return found
+
+
+def check_link(name, anchors):
+    name = str(name)
+    return '<a href="#%s">%s</a>' % (anchors[name], text(name)) if name in anchors else text(name)
+
+
+def explanation_of(check):
+    explanation = check.get('explanation')
+    return explanation if isinstance(explanation, dict) else {}
+
+
+def evidence_lines(explanation):
+    evidence = explanation.get('evidence')
+    if isinstance(evidence, (list, tuple)):
+        return [str(line) for line in evidence if line not in (None, '')]
+    return [str(evidence)] if evidence else []
+
+
+def configuration_said(explanation):
+    """'configuration: allow, path MTU 1400', from what the cloud's configuration says of the flow."""
+    configuration, path_mtu = explanation.get('configuration'), explanation.get('path_mtu')
+    said = []
+    # Path MTU checks carry the configured path MTU itself as their configuration.
+    configured_mtu = measurable(configuration) and not isinstance(configuration, str)
+    if configured_mtu:
+        said.append('configuration: path MTU %s' % number(configuration))
+    elif configuration not in (None, ''):
+        said.append('configuration: %s' % configuration)
+    if measurable(path_mtu) and not configured_mtu:
+        said.append('path MTU %s' % number(path_mtu))
+    return ', '.join(said)
+
+
+def check_markers(check):
+    """Visible flags of how a check was judged: packets contradicting the configuration, or no packet at all."""
+    markers = []
+    if explanation_of(check).get('data_plane_fault') is True:
+        markers.append('<span class="marker fault">%s</span>' % text(DATA_PLANE_FAULT))
+    if labels_of(check).get('evidence') == 'configuration':
+        markers.append('<span class="marker configuration">%s</span>' % text(CONFIGURATION_EVIDENCE))
+    return markers
+
+
+def explanation_markup(check, anchors):
+    """A check's markers and its evidence, folded open when the check failed."""
+    explanation = explanation_of(check)
+    parts = check_markers(check)
+    items = ['<li>%s</li>' % text(line) for line in evidence_lines(explanation)]
+    related = explanation.get('checks')
+    if isinstance(related, (list, tuple)) and related:
+        items.insert(0, '<li>checks: %s</li>' % ', '.join(check_link(name, anchors) for name in related))
+    said = configuration_said(explanation)
+    if items:
+        parts.append('<details class="evidence"%s><summary>%s</summary><ul>%s</ul></details>' % (
+            '' if check.get('verdict') == 'pass' else ' open', text('evidence (%s)' % said if said else 'evidence'),
+            ''.join(items)))
+    elif said:
+        parts.append('<div class="muted">%s</div>' % text(said))
+    return ''.join(parts)
+
+
+def reason_cell(check, anchors=None):
+    """The reason, with the check's explanation under it when it has one."""
+    explained = explanation_markup(check, anchors or {})
+    if not explained:
+        return td(check.get('reason'))
+    reason = '<div>%s</div>' % text(check['reason']) if check.get('reason') else ''
+    return '<td class="reason">%s%s</td>' % (reason, explained)
+
+
+def baseline_of(report):
+    baseline = report.get('baseline')
+    return baseline if isinstance(baseline, dict) else None
+
+
+def history_of(report):
+    history = report.get('history')
+    return history if isinstance(history, dict) else {}
+
+
+def history_runs(report):
+    runs = history_of(report).get('runs')
+    return [point for point in runs if isinstance(point, dict)] if isinstance(runs, (list, tuple)) else []
+
+
+def short_time(value):
+    parsed = parse_time(value)
+    if parsed is None:
+        return '' if value is None else str(value)
+    return parsed.strftime('%Y-%m-%d %H:%M')
+
+
+def regression_names(summary, checks):
+    listed = summary.get('regressions')
+    if isinstance(listed, (list, tuple)):
+        return [str(name) for name in listed]
+    return [str(c.get('name')) for c in checks if c.get('kind') == 'regression' and c.get('verdict') != 'pass']
+
+
 # ---------------------------------------------------------------------- sections
-def summary_section(report, run, checks, verdict):
-    summary = report.get('summary') or {}
-    failed_checks = [c for c in checks if c.get('verdict') != 'pass']
-    total = summary.get('checks', len(checks))
-    failed = summary.get('failed', len(failed_checks))
-    passed = summary.get('passed', total - failed if isinstance(total, int) and isinstance(failed, int) else None)
+def run_facts(report, run):
+    """(name, value) of the run for the summary's fact list."""
     started, finished = parse_time(run.get('started')), parse_time(run.get('finished'))
     duration = None
     if started and finished and (started.tzinfo is None) == (finished.tzinfo is None):
@@ -218,18 +347,43 @@ def summary_section(report, run, checks, verdict):
              ('Duration', duration), ('Guests reached by', run.get('access'))]
     if run.get('data_plane') is False:
         facts.append(('No packet sent', run.get('data_plane_reason') or 'the cloud runs no guests'))
-    facts += [('Version of %s' % name, value) for name, value in sorted(versions.items())]
+    if run.get('evidence'):
+        judged = "the cloud's configuration" if run['evidence'] == 'configuration' else run['evidence']
+        facts.append(('Judged from', judged))
+    baseline = baseline_of(report)
+    if baseline:
+        compared = 'run %s of %s' % (show(baseline.get('run_id')), baseline.get('finished') or 'an unknown time')
+        facts.append(('Compared with', compared))
+    return facts + [('Version of %s' % name, value) for name, value in sorted(versions.items())]
+
+
+def summary_section(report, run, checks, verdict):
+    summary = report.get('summary') or {}
+    failed_checks = [c for c in checks if c.get('verdict') != 'pass']
+    total = summary.get('checks', len(checks))
+    failed = summary.get('failed', len(failed_checks))
+    passed = summary.get('passed', total - failed if isinstance(total, int) and isinstance(failed, int) else None)
+    counts = [
+        '<div class="count"><b>%s</b>checks</div>' % text(show(total)),
+        '<div class="count pass"><b>%s</b>passed</div>' % text(show(passed)),
+        '<div class="count fail"><b>%s</b>failed</div>' % text(show(failed)),
+    ]
+    regressions = regression_names(summary, checks)
+    if regressions:
+        counts.append('<div class="count fail regressions"><b>%d</b>%s</div>'
+                      % (len(regressions), 'regression' if len(regressions) == 1 else 'regressions'))
     parts = [
         '<h1>Network validation <code>%s</code></h1>' % text(run.get('id') or 'unnamed run'),
         '<div class="headline">',
         '<div class="verdict-big %s" id="verdict">%s</div>' % (verdict, text(verdict.upper())),
         '<div class="counts">',
-        '<div class="count"><b>%s</b>checks</div>' % text(show(total)),
-        '<div class="count pass"><b>%s</b>passed</div>' % text(show(passed)),
-        '<div class="count fail"><b>%s</b>failed</div>' % text(show(failed)),
-        '</div>', '</div>',
-        '<dl class="facts">%s</dl>' % ''.join('<dt>%s</dt><dd>%s</dd>' % (text(k), text(show(v))) for k, v in facts),
-    ]
+    ] + counts + ['</div>', '</div>']
+    if run.get('evidence') == 'configuration':
+        parts.append('<p class="notice" id="configuration-evidence">Judged from the cloud\'s configuration alone: no '
+                     'packet was sent, so every verdict below says what the configuration allows, not what the network '
+                     'did.</p>')
+    parts.append('<dl class="facts">%s</dl>' % ''.join('<dt>%s</dt><dd>%s</dd>' % (text(k), text(show(v)))
+                                                       for k, v in run_facts(report, run)))
     by_kind = summary.get('by_kind') or {}
     if by_kind:
         kinds = [k for k in KINDS if k in by_kind] + sorted(k for k in by_kind if k not in KINDS)
@@ -241,8 +395,9 @@ def summary_section(report, run, checks, verdict):
         parts.append(table(['kind', 'passed', 'failed'], rows, css='by-kind'))
     if failed_checks:
         anchors = check_anchors(checks)
-        items = ''.join('<li><a href="#%s">%s</a>%s</li>' % (
-            anchors[id(c)], text(c.get('name')), ': %s' % text(c['reason']) if c.get('reason') else '') for c in failed_checks)
+        items = ''.join('<li><a href="#%s">%s</a>%s%s</li>' % (
+            anchors[id(c)], text(c.get('name')), ': %s' % text(c['reason']) if c.get('reason') else '',
+            ''.join(' ' + marker for marker in check_markers(c))) for c in failed_checks)
         parts.append('<h3>Failed checks</h3><ul class="failed-list">%s</ul>' % items)
     return '\n'.join(['<section id="summary">'] + parts + ['</section>'])
 
@@ -264,7 +419,8 @@ def matrix_section(checks):
             flow = str(labels.get('proto', '')) + ('/%s' % labels['port'] if labels.get('port') is not None else '')
             rows.append(('failed' if check.get('verdict') != 'pass' else None, [
                 td(labels.get('src')), td(labels.get('dst')), td(flow), td(labels.get('path')),
-                td(check.get('expected')), td(check.get('observed')), verdict_cell(check.get('verdict')), td(check.get('reason'))]))
+                td(check.get('expected')), td(check.get('observed')), verdict_cell(check.get('verdict')),
+                reason_cell(check)]))
         parts.append(table(['from', 'to', 'flow', 'path', 'expected', 'observed', 'verdict', 'reason'], rows,
                            table_id='declared-flows'))
     else:
@@ -298,9 +454,14 @@ def reachability_matrix(icmp):
                 tip = '%s: expected %s, observed %s' % (check.get('name'), show(check.get('expected')), show(check.get('observed')))
                 if check.get('reason'):
                     tip += ' (%s)' % check['reason']
-                row.append('<td class="cell %s" title="%s">%s %s<small>expected %s</small></td>' % (
+                fault = explanation_of(check).get('data_plane_fault') is True
+                if labels_of(check).get('evidence') == 'configuration':
+                    tip += '\n' + CONFIGURATION_EVIDENCE
+                if css == 'fail':
+                    tip += ''.join('\n- %s' % line for line in evidence_lines(explanation_of(check)))
+                row.append('<td class="cell %s" title="%s">%s %s<small>expected %s</small>%s</td>' % (
                     css, text(tip), '\u2713' if css == 'pass' else '\u2717', text(show(check.get('observed'))),
-                    text(show(check.get('expected')))))
+                    text(show(check.get('expected'))), '<small>data-plane fault</small>' if fault else ''))
         out.append('<tr>%s</tr>' % ''.join(row))
     out.extend(['</tbody>', '</table>',
                 '<div class="legend-row"><span><span class="swatch pass"></span>as declared</span>'
@@ -355,7 +516,8 @@ def sla_section(checks):
     if not sla:
         return section('sla', 'SLA', [empty('%s: no SLA rules in this run.' % NOT_MEASURED)])
     rows = [('failed' if c.get('verdict') != 'pass' else None,
-             [td(c.get('name')), td(c.get('expected')), td(c.get('observed')), verdict_cell(c.get('verdict')), td(c.get('reason'))])
+             [td(c.get('name')), td(c.get('expected')), td(c.get('observed')), verdict_cell(c.get('verdict')),
+              reason_cell(c)])
             for c in sla]
     return section('sla', 'SLA', [table(['rule', 'expected', 'observed', 'verdict', 'reason'], rows, table_id='sla-table')])
 
@@ -369,7 +531,7 @@ def pmtu_section(checks):
         labels = labels_of(check)
         rows.append(('failed' if check.get('verdict') != 'pass' else None, [
             td(labels.get('src')), td(labels.get('dst')), td(labels.get('path')), td(check.get('expected'), 'num'),
-            td(check.get('observed'), 'num'), verdict_cell(check.get('verdict')), td(check.get('reason'))]))
+            td(check.get('observed'), 'num'), verdict_cell(check.get('verdict')), reason_cell(check)]))
     return section('pmtu', 'Path MTU', [table(['from', 'to', 'path', 'expected (bytes)', 'observed (bytes)', 'verdict', 'reason'],
                                               rows, table_id='pmtu-table')])
 
@@ -453,11 +615,131 @@ def check_anchors(checks):
 def checks_section(checks):
     if not checks:
         return section('checks', 'All checks', [empty('no checks in this run')])
-    anchors = check_anchors(checks)
+    anchors, by_name = check_anchors(checks), anchors_by_name(checks)
     ordered = sorted(checks, key=lambda c: c.get('verdict') == 'pass')
     rows = [('failed' if c.get('verdict') != 'pass' else None,
              [verdict_cell(c.get('verdict')), td(c.get('kind')), '<td id="%s">%s</td>' % (anchors[id(c)], text(show(c.get('name')))),
-              td(c.get('expected')), td(c.get('observed')), td(c.get('reason'))])
+              td(c.get('expected')), td(c.get('observed')), reason_cell(c, by_name)])
             for c in ordered]
     return section('checks', 'All checks', [table(['verdict', 'kind', 'check', 'expected', 'observed', 'reason'], rows,
                                                   table_id='all-checks')])
+
+
+# ---------------------------------------------------------------------- history
+def since_title(baseline):
+    """(nav label, heading): a baseline picked by run id need not be green."""
+    if baseline is None or baseline.get('verdict') == 'pass':
+        return 'Since last green', 'Since the last green run'
+    return 'Since baseline', 'Since the baseline run'
+
+
+def verdict_word(verdict):
+    css = verdict if verdict in ('pass', 'fail') else None
+    return '<span class="%s">%s</span>' % (css, text(verdict.upper())) if css else text(show(verdict))
+
+
+def change_cell(verdict, absent):
+    if verdict is None:
+        return '<td class="absent">%s</td>' % text(absent)
+    return verdict_cell(verdict)
+
+
+def since_section(report, baseline, checks):
+    """What changed since the baseline run: verdicts that flipped, and the regression checks against it."""
+    history = history_of(report)
+    heading = since_title(baseline)[1]
+    if baseline is None:
+        if not history_runs(report):
+            return None
+        return section('since', heading, [empty('No baseline to compare with: no earlier passing run of this topology '
+                                                'on this cloud, or none was asked for.')])
+    anchors = anchors_by_name(checks)
+    parts = ['<p id="baseline">Compared with run <code>%s</code> of %s (%s).</p>' % (
+        text(show(baseline.get('run_id'))), text(baseline.get('finished') or 'an unknown time'),
+        verdict_word(baseline.get('verdict')))]
+    changes = history.get('changes')
+    parts.append('<h3>Verdicts that changed</h3>')
+    if not isinstance(changes, (list, tuple)):
+        parts.append(empty('The changes since that run were not recorded.'))
+    elif not [c for c in changes if isinstance(c, dict)]:
+        parts.append(empty('No check changed its verdict since that run.'))
+    else:
+        rows = [('failed' if change.get('now') == 'fail' else None, [
+            '<td>%s</td>' % check_link(change.get('check'), anchors), td(change.get('kind')),
+            change_cell(change.get('before'), 'not in that run'), change_cell(change.get('now'), 'not in this run'),
+            td(change.get('reason'))]) for change in changes if isinstance(change, dict)]
+        parts.append(table(['check', 'kind', 'before', 'now', 'reason'], rows, table_id='changes'))
+    compared = [c for c in checks if c.get('kind') == 'regression']
+    if compared:
+        parts.append('<h3>Regressions</h3>')
+        worse = [c for c in compared if c.get('verdict') != 'pass']
+        if worse:
+            parts.append(table(['check', 'expected', 'observed', 'reason'], [
+                ('failed', ['<td>%s</td>' % check_link(c.get('name'), anchors), td(c.get('expected')),
+                            td(c.get('observed')), reason_cell(c, anchors)]) for c in worse], table_id='regressions'))
+        else:
+            parts.append(empty('No regression: %d comparisons with that run pass.' % len(compared)))
+    return section('since', heading, parts)
+
+
+def path_series(runs, key, point):
+    """[(path, css, points)] for every path class measured in some run; point(value) -> chart point or None."""
+    found = set()
+    for run in runs:
+        if isinstance(run.get(key), dict):
+            found.update(str(path) for path in run[key])
+    ordered = [p for p in PATHS if p in found] + sorted(p for p in found if p not in PATHS)
+    series = []
+    for index, path in enumerate(ordered):
+        points = [point((run.get(key) or {}).get(path)) if isinstance(run.get(key), dict) else None for run in runs]
+        colour = PATH_COLOURS[PATHS.index(path) if path in PATHS else index % len(PATH_COLOURS)]
+        if any(p is not None for p in points):
+            series.append((path, colour, points))
+    return series
+
+
+def measured_point(value):
+    return value if measurable(value) else None
+
+
+def passed_point(counts):
+    """Passed checks of a path class, with 'passed of total' in its tooltip."""
+    if not isinstance(counts, (list, tuple)) or len(counts) != 2 or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        return None
+    return counts[0], '%d of %d checks passed' % (counts[0], counts[1])
+
+
+def trends_section(report):
+    """Line charts over the stored runs of this topology on this cloud, the current run last."""
+    runs = history_runs(report)
+    if len(runs) < 2:
+        return None
+    labels = [(str(show(run.get('run_id'))), short_time(run.get('finished'))) for run in runs]
+    verdicts = [run.get('verdict') for run in runs]
+    parts = ['<p class="muted">%d runs of this topology on this cloud, oldest first; the shaded column is this run '
+             'and the dots under each chart are the runs\' verdicts.</p>' % len(runs)]
+    # The last item says what is missing when no run measured the metric; None leaves the chart out then.
+    for key, heading, unit, point, missing in (
+            ('rtt_p99_ms', 'p99 ICMP round trip per path class', 'ms', measured_point, 'no run has ICMP round trips'),
+            ('tcp_gbps', 'Mean TCP throughput per path class', 'Gbit/s', measured_point, 'no run measured TCP'),
+            ('udp_gbps', 'Mean UDP throughput per path class', 'Gbit/s', measured_point, None),
+            ('passed_by_path', 'Passed checks per path class', 'checks', passed_point, 'no run has path checks')):
+        series = path_series(runs, key, point)
+        if not series and missing is None:
+            continue
+        parts.append('<h3>%s</h3>' % text(heading))
+        if not series:
+            parts.append(empty('%s: %s.' % (NOT_MEASURED, missing)))
+            continue
+        parts.append('<figure>%s</figure>' % line_chart(series, labels, unit, heading, verdicts=verdicts))
+    rows = []
+    for index, run in enumerate(runs):
+        current = index == len(runs) - 1
+        rows.append(('current' if current else None, [
+            td('%s (this run)' % show(run.get('run_id')) if current else run.get('run_id')), td(run.get('finished')),
+            verdict_cell(run['verdict']) if run.get('verdict') in ('pass', 'fail') else td(None),
+            td(run.get('checks'), 'num'), td(run.get('passed'), 'num'), td(run.get('failed'), 'num')]))
+    parts.append('<details class="runs"><summary>The %d runs</summary>%s</details>' % (len(runs), table(
+        ['run', 'finished', 'verdict', 'checks', 'passed', 'failed'], rows, table_id='trend-runs')))
+    return section('trends', 'Trends', parts)

@@ -9,12 +9,11 @@ The expected verdicts come from the declaration (the topology's security groups 
 
 from __future__ import annotations
 
-import ipaddress
-
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
 from ansible_collections.cloudops.multicloud.plugins.module_utils.servers import server_names
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology import topology_rules
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.policy import admitting_rule
 
 OUTSIDE = 'outside'
 DEFAULT_MTU = 1500
@@ -103,25 +102,11 @@ class Plan:
             return self.mtus.get(network, DEFAULT_MTU)
         return min(self.mtus.get(src.networks[0], DEFAULT_MTU), self.mtus.get(dst.networks[0], DEFAULT_MTU))
 
-    def _rule_admits(self, rule, direction, proto, port, peer_address, peer):
-        if rule['direction'] != direction or rule['protocol'] not in ('any', proto):
-            return False
-        if port is not None and rule['port_min'] is not None and not rule['port_min'] <= port <= rule['port_max']:
-            return False
-        if rule['remote_group']:
-            return peer is not None and rule['remote_group'] in peer.security_groups
-        if peer_address is None:
-            return rule['remote_cidr'] == '0.0.0.0/0'
-        return ipaddress.IPv4Address(peer_address) in ipaddress.IPv4Network(rule['remote_cidr'])
-
     def _admits(self, member, direction, proto, port, peer_address, peer):
         """A server without groups admits everything; egress is open unless a group restricts it."""
-        if not member.security_groups:
-            return True
-        rules = [r for g in member.security_groups for r in self.groups.get(g, [])]
-        if direction == 'egress' and not any(r['direction'] == 'egress' for r in rules):
-            return True
-        return any(self._rule_admits(r, direction, proto, port, peer_address, peer) for r in rules)
+        groups = {g: self.groups.get(g, []) for g in member.security_groups}
+        peer_groups = peer.security_groups if peer is not None else ()
+        return admitting_rule(groups, direction, proto, port, peer_address, peer_groups)[0] == 'allow'
 
     def derived_verdict(self, src, dst, proto, port=None):
         """What the declared security groups say about src -> dst."""

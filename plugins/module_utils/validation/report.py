@@ -54,14 +54,40 @@ def _check(name, kind, expected, observed, reason, labels):
             'verdict': 'fail' if reason else 'pass', 'reason': reason or '', 'labels': labels}
 
 
+def explained(reason, finding, expected, observed_verdict):
+    """``reason`` with what the configuration says of it: the cause, or that packets and
+    configuration disagree, which is a data-plane fault."""
+    if finding.verdict != observed_verdict:
+        return '%s; the configuration %ss it (%s), so packets and configuration disagree: a data-plane fault' % (
+            reason, finding.verdict, '; '.join(finding.evidence))
+    if finding.verdict != expected:
+        return '%s; the configuration explains it: %s' % (reason, '; '.join(finding.evidence))
+    return reason
+
+
 class ReportBuilder:
-    def __init__(self, plan, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS, unreachable=None):
+    def __init__(self, plan, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS, unreachable=None, configuration=None,
+                 evidence='packets'):
         self.plan = plan
         self.kinds = kinds
         self.loss_high = float(loss_band[1])
         self.unreachable = dict(unreachable or {})
+        self.configuration = configuration
+        self.evidence = evidence
         self.samples = []
         self.checks = []
+
+    def _finding(self, src, dst, proto, port):
+        return self.configuration.flow(src, dst, proto, port) if self.configuration is not None else None
+
+    @staticmethod
+    def _explanation(finding, observed_verdict=None):
+        if finding is None:
+            return None
+        explanation = finding.to_dict()
+        if observed_verdict is not None:
+            explanation['data_plane_fault'] = finding.verdict != observed_verdict
+        return explanation
 
     def _unreachable(self, *hosts):
         """'<host> unreachable over SSH (<why>)' for the first of ``hosts`` that never answered, or None."""
@@ -103,21 +129,30 @@ class ReportBuilder:
         labels = {'src': flow['src'], 'dst': flow['dst'], 'path': flow['path'], 'proto': flow['proto']}
         if flow['port'] is not None:
             labels['port'] = flow['port']
+        finding = self._finding(flow['src'], flow['dst'], flow['proto'], flow['port'])
         outcome = result['outcome'] if result else None
+        observed_verdict = None
         if result is None:
             reason = self._not_run('not probed', flow['src'], failure)
         elif wrong := wrong_server(result, flow['dst']):
             reason = wrong
-        elif outcome_matches(flow['expected'], outcome):
-            reason = None
         else:
-            reason = 'expected %s, got %s' % (flow['expected'], outcome)
-            if result.get('detail'):
-                reason += ' (%s)' % result['detail']
-            if flow['proto'] != 'icmp':
-                reason = self._without_responder(reason, flow['dst'])
-        self.checks.append(_check('reach ' + flow['id'], 'reachability', flow['expected'], outcome, reason,
-                                  with_answerer(dict(labels, source=flow['source']), result)))
+            observed_verdict = 'allow' if outcome == 'connected' else 'deny'
+            if outcome_matches(flow['expected'], outcome):
+                reason = None
+            else:
+                reason = 'expected %s, got %s' % (flow['expected'], outcome)
+                if result.get('detail'):
+                    reason += ' (%s)' % result['detail']
+                if flow['proto'] != 'icmp':
+                    reason = self._without_responder(reason, flow['dst'])
+                if finding is not None:
+                    reason = explained(reason, finding, flow['expected'], observed_verdict)
+        check = _check('reach ' + flow['id'], 'reachability', flow['expected'], outcome, reason,
+                       with_answerer(dict(labels, source=flow['source']), result))
+        if finding is not None:
+            check['explanation'] = self._explanation(finding, observed_verdict)
+        self.checks.append(check)
         if result:
             metric, tool = ('rtt_ms', 'ping') if flow['proto'] == 'icmp' else ('%s_connect_ms' % flow['proto'], 'socket')
             tool = result.get('tool') or tool  # the probe says which: ping, or its own ICMP socket without it
@@ -125,9 +160,9 @@ class ReportBuilder:
                 for value in result.get('rtt_ms') or []:
                     self._sample(metric, value, dict(labels, tool=tool))
         if flow['mtu'] is not None and 'path_mtu' in self.kinds:
-            self._mtu_check(flow, result, failure, labels)
+            self._mtu_check(flow, result, failure, labels, finding)
 
-    def _mtu_check(self, flow, result, failure, labels):
+    def _mtu_check(self, flow, result, failure, labels, finding):
         measured = result.get('path_mtu') if result else None
         if result is None:
             reason = self._not_run('not probed', flow['src'], failure)
@@ -135,12 +170,63 @@ class ReportBuilder:
             reason = 'no echo reply at any size'
         elif measured != flow['mtu']:
             reason = 'path MTU is %d, the topology declares %d' % (measured, flow['mtu'])
+            if finding is not None and finding.path_mtu is not None:
+                said = '; '.join(e for e in finding.evidence if e.startswith('path MTU')) or 'path MTU %d' % finding.path_mtu
+                reason += ('; the configuration explains it: %s' % said if finding.path_mtu == measured else
+                           '; the configuration says %s, so packets and configuration disagree: a data-plane fault'
+                           % said)
         else:
             reason = None
         if measured is not None:
             self._sample('path_mtu', measured, dict(labels, tool=result.get('tool') or 'ping'))
-        self.checks.append(_check('pmtu %s->%s' % (flow['src'], flow['dst']), 'path_mtu', flow['mtu'], measured,
-                                  reason, labels))
+        check = _check('pmtu %s->%s' % (flow['src'], flow['dst']), 'path_mtu', flow['mtu'], measured, reason, labels)
+        if finding is not None and finding.path_mtu is not None:
+            check['explanation'] = {'configuration': finding.path_mtu, 'evidence': list(finding.evidence),
+                                    'data_plane_fault': measured is not None and measured != finding.path_mtu}
+        self.checks.append(check)
+
+    # ------------------------------------------------------------------ configuration alone
+    def configured_flows(self):
+        """Every expectation judged from the cloud's configuration, where no packet can be sent."""
+        for flow in self.plan['flows']:
+            labels = {'src': flow['src'], 'dst': flow['dst'], 'path': flow['path'], 'proto': flow['proto'],
+                      'evidence': 'configuration'}
+            if flow['port'] is not None:
+                labels['port'] = flow['port']
+            finding = self._finding(flow['src'], flow['dst'], flow['proto'], flow['port'])
+            reason = None
+            if finding.verdict != flow['expected']:
+                reason = 'expected %s, the configuration %ss it: %s' % (flow['expected'], finding.verdict,
+                                                                        '; '.join(finding.evidence))
+            check = _check('reach ' + flow['id'], 'reachability', flow['expected'], finding.verdict, reason,
+                           dict(labels, source=flow['source']))
+            check['explanation'] = self._explanation(finding)
+            self.checks.append(check)
+            if flow['mtu'] is not None and 'path_mtu' in self.kinds and finding.verdict == 'allow':
+                reason = None if finding.path_mtu == flow['mtu'] else (
+                    'the configuration gives a path MTU of %s, the topology declares %d' % (finding.path_mtu, flow['mtu']))
+                check = _check('pmtu %s->%s' % (flow['src'], flow['dst']), 'path_mtu', flow['mtu'], finding.path_mtu,
+                               reason, labels)
+                check['explanation'] = self._explanation(finding)
+                self.checks.append(check)
+
+    def configured_floating_ips(self):
+        if 'floating_ip' not in self.kinds:
+            return
+        for fip in self.plan['floating_ips']:
+            finding = self._finding('outside', fip['server'], fip['proto'], fip['port'])
+            reason = None
+            if finding.verdict != fip['expected']:
+                reason = 'expected %s from outside, the configuration %ss it: %s' % (
+                    fip['expected'], finding.verdict, '; '.join(finding.evidence))
+            labels = {'src': 'outside', 'dst': fip['server'], 'path': 'north-south', 'proto': fip['proto'],
+                      'address': fip['address'], 'evidence': 'configuration'}
+            if fip['port'] is not None:
+                labels['port'] = fip['port']
+            check = _check('fip %s reachable' % fip['server'], 'floating_ip', fip['expected'], finding.verdict,
+                           reason, labels)
+            check['explanation'] = self._explanation(finding)
+            self.checks.append(check)
 
     # ------------------------------------------------------------------ throughput
     def throughput(self, runs):
@@ -201,12 +287,20 @@ class ReportBuilder:
                         reason = self._without_responder(reason, fip['server'])
                 else:
                     reason = None
+                finding = self._finding('outside', fip['server'], fip['proto'], fip['port']) \
+                    if phase == 'reachable' else None
+                if reason and finding is not None and outcome is not None:
+                    reason = explained(reason, finding, expected, 'allow' if outcome == 'connected' else 'deny')
                 labels = {'src': 'outside', 'dst': fip['server'], 'path': 'north-south', 'proto': fip['proto'],
                           'address': fip['address']}
                 if fip['port'] is not None:
                     labels['port'] = fip['port']
-                self.checks.append(_check('fip %s %s' % (fip['server'], phase), 'floating_ip', expected, outcome,
-                                          reason, with_answerer(labels, obs)))
+                check = _check('fip %s %s' % (fip['server'], phase), 'floating_ip', expected, outcome, reason,
+                               with_answerer(labels, obs))
+                if finding is not None:
+                    check['explanation'] = self._explanation(
+                        finding, None if outcome is None else 'allow' if outcome == 'connected' else 'deny')
+                self.checks.append(check)
 
     # ------------------------------------------------------------------ security groups
     def security_group_changes(self, observations):
@@ -256,16 +350,26 @@ def summarize_checks(checks):
         counts = by_kind.setdefault(check['kind'], {'passed': 0, 'failed': 0})
         counts['passed' if check['verdict'] == 'pass' else 'failed'] += 1
     return {'verdict': 'fail' if failed else 'pass', 'checks': len(checks), 'passed': len(checks) - len(failed),
-            'failed': len(failed), 'failed_checks': failed, 'by_kind': by_kind}
+            'failed': len(failed), 'failed_checks': failed, 'by_kind': by_kind,
+            'regressions': [c['name'] for c in checks if c['kind'] == 'regression' and c['verdict'] == 'fail']}
 
 
 def build_report(run, plan, probes=None, throughput=None, floating_ips=None, security_group_changes=None,
-                 sla=None, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS, unreachable=None):
+                 sla=None, loss_band=(2.0, 5.0), kinds=OPTIONAL_KINDS, unreachable=None, configuration=None,
+                 evidence='packets'):
     """The report.json document; ``run`` holds id, cloud, started, finished, versions, topology, servers.
     ``kinds``: the optional kinds of check the run made; the others, and SLA rules on their
-    metrics, are not judged. ``unreachable``: {guest: why} of the guests that never answered over SSH."""
+    metrics, are not judged. ``unreachable``: {guest: why} of the guests that never answered over SSH.
+    ``configuration``: the cloud's own configuration (a Configuration), which explains failures; with
+    ``evidence='configuration'`` no packet was sent and every expectation is judged from it alone."""
+    builder = ReportBuilder(plan, loss_band, kinds, unreachable, configuration, evidence)
+    if evidence == 'configuration':
+        builder.configured_flows()
+        builder.configured_floating_ips()
+        checks = builder.checks
+        return {'schema_version': SCHEMA_VERSION, 'run': run, 'samples': [], 'stats': [], 'checks': checks,
+                'summary': summarize_checks(checks)}
     rules = [r for r in normalize_sla(sla) if METRIC_KINDS[r['metric']] in ('reachability',) + tuple(kinds)]
-    builder = ReportBuilder(plan, loss_band, kinds, unreachable)
     builder.probes(probes)
     builder.throughput(throughput)
     builder.floating_ips(floating_ips)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.history import changes_since, trend_point
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.regressions import regressions
+
 KINDS = ('reachability', 'path_mtu', 'throughput', 'floating_ip', 'security_group', 'sla')
 
 TOPOLOGY = {
@@ -123,3 +126,95 @@ def bare_report():
         'checks': checks,
         'summary': summary_of(checks),
     }
+
+
+def earlier_run(run_id, finished, tcp, rtt_scale=1.0, broken=(), dropped=()):
+    """sample_report() as an earlier run: its id and time, the mean TCP Gbit/s per path (None: not
+    measured), RTT samples scaled, only the ``broken`` checks failing, the ``dropped`` ones not run."""
+    report = sample_report()
+    report['run'].update(id=run_id, started=finished, finished=finished)
+    report['checks'] = [c for c in report['checks'] if c['name'] not in dropped]
+    for item in report['checks']:
+        item['verdict'] = 'fail' if item['name'] in broken else 'pass'
+        item['reason'] = 'failed in %s' % run_id if item['name'] in broken else ''
+    samples = []
+    for sample in report['samples']:
+        path = sample['labels'].get('path')
+        if sample['metric'] == 'tcp_gbps':
+            if tcp.get(path) is None:
+                continue
+            sample['value'] = tcp[path]
+        elif sample['metric'] == 'rtt_ms':
+            sample['value'] = round(sample['value'] * rtt_scale, 4)
+        samples.append(sample)
+    report['samples'] = samples
+    report['summary'] = summary_of(report['checks'])
+    return report
+
+
+CACHE_TO_DB = ['router edge joins front and back', 'cache has no security group, and groupless servers are open here',
+               'path MTU 1400: front (1500) -> back (1400)']
+WEB_TO_DB = ['router edge joins front and back',
+             'security group db of db admits ingress tcp/5432 from web (10.10.1.2) by rule ingress tcp/5432 from front']
+
+
+def explained_report():
+    """sample_report() with the cloud's configuration beside the packets: cache->db ICMP times out
+    although the configuration allows it (a data-plane fault), web->db is allowed by both."""
+    report = sample_report()
+    checks = {c['name']: c for c in report['checks']}
+    broken = checks['reach cache->db icmp']
+    broken['reason'] += ('; the configuration allows it (%s), so packets and configuration disagree: a data-plane '
+                         'fault' % '; '.join(CACHE_TO_DB))
+    broken['explanation'] = {'configuration': 'allow', 'evidence': list(CACHE_TO_DB), 'path_mtu': 1400,
+                             'data_plane_fault': True}
+    checks['reach web->db tcp/5432']['explanation'] = {'configuration': 'allow', 'evidence': list(WEB_TO_DB),
+                                                       'path_mtu': 1400, 'data_plane_fault': False}
+    checks['pmtu web->db']['explanation'] = {'configuration': 1400, 'evidence': [WEB_TO_DB[0], CACHE_TO_DB[2]],
+                                             'data_plane_fault': False}
+    return report
+
+
+def history_report():
+    """explained_report() as the latest of four runs: r-0101 passed, r-0102 failed without measuring
+    TCP on l2, r-0103 passed (the baseline); now cache->db ICMP and TCP on l3 regressed."""
+    earlier = [
+        earlier_run('r-0101', '2026-11-21T10:00:41Z', {'l2': 9.3, 'l3': 12.8}),
+        earlier_run('r-0102', '2026-11-22T10:00:41Z', {'l2': None, 'l3': 12.5}, 1.2,
+                    broken=('reach web->db tcp/5432',)),
+        earlier_run('r-0103', '2026-11-23T10:00:41Z', {'l2': 9.5, 'l3': 13.0}, 0.9, dropped=('fip web reattached',)),
+    ]
+    baseline = earlier[-1]
+    record = {'run_id': baseline['run']['id'], 'finished': baseline['run']['finished'], 'verdict': 'pass',
+              'checks': baseline['checks'], 'samples': baseline['samples']}
+    report = explained_report()
+    report['checks'] += regressions(report, record)
+    report['summary'] = summary_of(report['checks'])
+    report['summary']['regressions'] = [c['name'] for c in report['checks']
+                                        if c['kind'] == 'regression' and c['verdict'] == 'fail']
+    report['baseline'] = {k: record[k] for k in ('run_id', 'finished', 'verdict')}
+    report['history'] = {'runs': [trend_point(run) for run in earlier] + [trend_point(report)],
+                         'changes': changes_since(record, report)}
+    return report
+
+
+def configuration_report():
+    """A run on a cloud whose guests cannot be reached: every verdict from the configuration alone."""
+    checks = [
+        check('reach web->db tcp/5432', 'reachability', 'allow', 'allow', src='web', dst='db', path='l3', proto='tcp',
+              port=5432, source='declared', evidence='configuration'),
+        check('reach outside->db tcp/5432', 'reachability', 'deny', 'allow', 'fail',
+              'expected deny, the configuration allows it: floating IP 198.18.0.9 is associated with db (10.10.2.2)',
+              src='outside', dst='db', path='north-south', proto='tcp', port=5432, source='declared',
+              evidence='configuration'),
+    ]
+    checks[0]['explanation'] = {'configuration': 'allow', 'evidence': list(WEB_TO_DB), 'path_mtu': 1400}
+    checks[1]['explanation'] = {'configuration': 'allow', 'path_mtu': 1500,
+                                'evidence': ['floating IP 198.18.0.9 is associated with db (10.10.2.2)',
+                                             'router edge has an external gateway and an interface on back']}
+    report = bare_report()
+    report['run'].update(id='config-only', evidence='configuration', data_plane=False,
+                         data_plane_reason='the cloud runs no reachable guests')
+    report['checks'] = checks
+    report['summary'] = summary_of(checks)
+    return report
