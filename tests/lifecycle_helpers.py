@@ -21,3 +21,13 @@ def lifecycle(clouds_file, cloud, topology, run_id, report_dir):
         [PLAYBOOK, str(ROOT / 'playbooks' / 'lifecycle.yml'), '-e', 'cloud=%s' % cloud, '-e', 'run_id=%s' % run_id,
          '-e', 'report_dir=%s' % report_dir] + chosen,
         capture_output=True, text=True, env=env, timeout=900, check=False)
+
+
+def playbook(name, clouds_file, cloud, run_id, report_dir, *extra):
+    """The finished ansible-playbook process of playbooks/``name`` on ``cloud``, as lifecycle() runs it."""
+    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_NOCOLOR='1')
+    return subprocess.run(
+        [PLAYBOOK, str(ROOT / 'playbooks' / name), '-e', 'cloud=%s' % cloud, '-e', 'run_id=%s' % run_id,
+         '-e', 'report_dir=%s' % report_dir] + list(extra),
+        capture_output=True, text=True, env=env, timeout=900, check=False)

@@ -94,8 +94,8 @@ def check_topology(spec):
     for index, network in enumerate(networks):
         parse_cidr(network.get('cidr'), 'networks[%d].cidr' % index)
         mtu = network.get('mtu')
-        if mtu is not None and (not isinstance(mtu, int) or not 576 <= mtu <= 9000):
-            raise CloudError('networks[%d].mtu: %r is not a number in 576-9000' % (index, mtu))
+        if mtu is not None and (not isinstance(mtu, int) or not 576 <= mtu <= 9216):  # 9216: the largest jumbo frame clouds offer
+            raise CloudError('networks[%d].mtu: %r is not a number in 576-9216' % (index, mtu))
     routers, _names = _entries(spec, 'routers')
     for index, router in enumerate(routers):
         _known(router.get('interfaces'), network_names, 'routers[%d].interfaces' % index, 'network')

@@ -10,11 +10,14 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import urllib.request
 
 import ansible_runner
 import jinja2
+import psycopg
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from collection_helpers import build_collection, install_collection
 from lab_helpers import LAB, PREFIX, lab_namespaces, purge_lab
@@ -83,8 +86,30 @@ def job_dir(tmp_path_factory, installed):
                         'aws-elsewhere': dict(elsewhere, key='AKIAIOSFODNN7EXAMPLE', secret=SECRET)}}
     inventory_env = dict(inject('clouds-file', {'clouds_file': yaml.safe_dump(fleet)}, secrets / 'fleet'), **common)
     purge_lab(LAB)
-    yield {'private': private, 'envvars': envvars, 'inventory_env': inventory_env, 'reports': base / 'reports'}
+    yield {'private': private, 'envvars': envvars, 'inventory_env': inventory_env, 'reports': base / 'reports',
+           'secrets': secrets}
     purge_lab(LAB)
+
+
+def results_store_credential(job_dir, dsn, pushgateway_url):
+    """The job templates' environment with a results store credential attached, as the validate
+    job template has it: a schema of its own in the harness's PostgreSQL, and the Pushgateway."""
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute('DROP SCHEMA IF EXISTS awx CASCADE')
+        connection.execute('CREATE SCHEMA awx')
+    store = psycopg.conninfo.make_conninfo(dsn, options='-c search_path=awx')
+    credential = inject('results-store', {'dsn': store, 'pushgateway_url': pushgateway_url}, job_dir['secrets'])
+    envvars = dict(job_dir['envvars'], **credential)
+    (job_dir['private'] / 'env' / 'envvars').write_text(yaml.safe_dump(envvars))
+    return store
+
+
+def pushed(pushgateway_url, run_id):
+    """{family: value} of what the run pushed to the Pushgateway."""
+    with urllib.request.urlopen(pushgateway_url + '/metrics', timeout=10) as response:
+        text = response.read().decode('utf-8')
+    return {sample.name: sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+            if sample.labels.get('job') == 'cloudops_validation' and sample.labels.get('run_id') == run_id}
 
 
 def survey_answers(template, **answers):
@@ -119,7 +144,8 @@ def workflow_order():
     return order
 
 
-def test_workflow_jobs_and_inventory_update_under_ansible_runner(job_dir, installed):
+def test_workflow_jobs_and_inventory_update_under_ansible_runner(job_dir, installed, postgresql_dsn, pushgateway_url,
+                                                                 run):
     assert workflow_order() == ['cloudops provision', 'cloudops validate', 'cloudops teardown']
     answers = {'cloud': LAB, 'run_id': 'awx-t1', 'report_dir': str(job_dir['reports'])}
 
@@ -144,22 +170,43 @@ def test_workflow_jobs_and_inventory_update_under_ansible_runner(job_dir, instal
     assert 'cloud aws-elsewhere was not listed' in out + err
     assert SECRET not in out + err + listing.read_text()
 
+    # The validate job template's results store credential: a PostgreSQL DSN and a Pushgateway.
+    store = results_store_credential(job_dir, postgresql_dsn, pushgateway_url)
+    password = psycopg.conninfo.conninfo_to_dict(postgresql_dsn)['password']
     validate = run_job(job_dir, 'cloudops validate', 'validate', **answers)
     assert (validate.status, validate.rc) == ('successful', 0), validate.stdout.read()[-3000:]
     stats = next(e for e in validate.events if e['event'] == 'playbook_on_stats')
     summary = stats['event_data']['artifact_data']['validate_summary']
     assert summary['verdict'] == 'pass' and summary['failed'] == 0 and summary['passed'] == summary['checks'] > 0
-    assert summary['run_id'] == 'awx-t1' and summary['cloud'] == LAB
+    assert summary['run_id'] == 'awx-t1' and summary['cloud'] == LAB and summary['regressions'] == []
     assert pathlib.Path(summary['report_files']['json']).parent == job_dir['reports']
     assert json.loads(pathlib.Path(summary['report_files']['json']).read_text())['summary']['verdict'] == 'pass'
+    assert pushed(pushgateway_url, 'awx-t1')['cloudops_validation_passed'] == 1
+
+    # The scheduled run after someone removed the database rule: the job fails on the regression,
+    # and set_stats carries the regressions list for the workflow's notification.
+    assert run('security_group', name='db', rules=[{'protocol': 'icmp'}])['changed']
+    again = run_job(job_dir, 'cloudops validate', 'validate-again', **answers)
+    assert (again.status, again.rc) == ('failed', 2), again.stdout.read()[-3000:]
+    stats = next(e for e in again.events if e['event'] == 'playbook_on_stats')
+    summary = stats['event_data']['artifact_data']['validate_summary']
+    assert summary['regressions'] == ['regression reach l2'], summary
+    assert summary['failed_checks'] == ['reach web->db tcp/5432', 'regression reach l2']
+    report = json.loads(pathlib.Path(summary['report_files']['json']).read_text())
+    assert report['baseline']['run_id'] == 'awx-t1' and report['baseline']['verdict'] == 'pass'
+    assert pushed(pushgateway_url, 'awx-t1')['cloudops_validation_regressions'] == 1
+    with psycopg.connect(store) as connection:
+        verdicts = [v for (v,) in connection.execute('SELECT verdict FROM cloudops_runs ORDER BY run_key')]
+    assert verdicts == ['pass', 'fail']
 
     teardown = run_job(job_dir, 'cloudops teardown', 'teardown', **answers)
     assert (teardown.status, teardown.rc) == ('successful', 0), teardown.stdout.read()[-3000:]
     assert lab_namespaces(PREFIX + LAB + '-vm-') == []
 
-    for job in (provision, validate, teardown):
+    for job in (provision, validate, again, teardown):
         stdout = (job_dir['private'] / 'artifacts' / job.config.ident / 'stdout').read_text()
         assert SECRET not in stdout and SECRET not in events_text(job)
+        assert password not in stdout and password not in events_text(job)
 
 
 def test_ansible_builder_finds_the_dependencies(installed, tmp_path):
@@ -168,7 +215,7 @@ def test_ansible_builder_finds_the_dependencies(installed, tmp_path):
     data = yaml.safe_load(introspected.split('\n', 1)[1])
     python = {line.split()[0] for line in data['python']}
     system = {line.split('  #')[0] for line in data['system']}
-    assert python == {'cryptography', 'openstacksdk>=4.0', 'apache-libcloud>=3.8'}
+    assert python == {'cryptography', 'openstacksdk>=4.0', 'apache-libcloud>=3.8', 'psycopg[binary]>=3.1'}
     assert {'iproute2 [platform:dpkg]', 'nftables', 'iperf3', 'util-linux'} <= system
     assert not any('ansible-core' in line or '<' in line for line in data['python']), 'no ansible-core, no upper pins'
 

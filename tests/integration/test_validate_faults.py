@@ -201,8 +201,8 @@ def test_a_network_mtu_lowered_through_the_cloud_is_explained_by_it(lab, run, tm
         assert run('network', name='front', mtu=1500)['changed']
         for name in servers():  # the guests learnt a path MTU of 1300 and would keep it for minutes
             sh('ip', 'netns', 'exec', netns(name), 'ip', 'route', 'flush', 'cache')
-    assert failed == ['pmtu %s' % pair for pair in ('cache->db', 'cache->web', 'db->cache', 'db->web', 'web->cache',
-                                                      'web->db')]
+    pairs = ('cache->db', 'cache->web', 'db->cache', 'db->web', 'web->cache', 'web->db')
+    assert failed == ['pmtu %s' % pair for pair in pairs]
     lowered = check(report, 'pmtu web->db')
     assert lowered['observed'] == 1300 and lowered['explanation']['configuration'] == 1300
     assert lowered['reason'] == ('path MTU is 1300, the topology declares 1400; the configuration explains it: '

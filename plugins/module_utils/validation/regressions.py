@@ -15,7 +15,7 @@ PATHS = ('l2', 'l3', 'north-south')
 DEFAULTS = {
     'rtt_p99_ratio': 3.0,        # p99 RTT above baseline x ratio ...
     'rtt_p99_margin_ms': 2.0,    # ... and more than this above it
-    'throughput_ratio': 0.5,     # mean throughput below baseline x ratio
+    'throughput_ratio': 0.25,    # mean throughput below baseline x ratio
     'path_mtu': True,            # any path MTU lower than the baseline's
 }
 KIND = 'regression'

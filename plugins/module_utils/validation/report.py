@@ -54,12 +54,15 @@ def _check(name, kind, expected, observed, reason, labels):
             'verdict': 'fail' if reason else 'pass', 'reason': reason or '', 'labels': labels}
 
 
+VERBS = {'allow': 'allows', 'deny': 'denies'}
+
+
 def explained(reason, finding, expected, observed_verdict):
     """``reason`` with what the configuration says of it: the cause, or that packets and
     configuration disagree, which is a data-plane fault."""
     if finding.verdict != observed_verdict:
-        return '%s; the configuration %ss it (%s), so packets and configuration disagree: a data-plane fault' % (
-            reason, finding.verdict, '; '.join(finding.evidence))
+        return '%s; the configuration %s it (%s), so packets and configuration disagree: a data-plane fault' % (
+            reason, VERBS[finding.verdict], '; '.join(finding.evidence))
     if finding.verdict != expected:
         return '%s; the configuration explains it: %s' % (reason, '; '.join(finding.evidence))
     return reason
@@ -196,8 +199,8 @@ class ReportBuilder:
             finding = self._finding(flow['src'], flow['dst'], flow['proto'], flow['port'])
             reason = None
             if finding.verdict != flow['expected']:
-                reason = 'expected %s, the configuration %ss it: %s' % (flow['expected'], finding.verdict,
-                                                                        '; '.join(finding.evidence))
+                reason = 'expected %s, the configuration %s it: %s' % (
+                    flow['expected'], VERBS[finding.verdict], '; '.join(finding.evidence))
             check = _check('reach ' + flow['id'], 'reachability', flow['expected'], finding.verdict, reason,
                            dict(labels, source=flow['source']))
             check['explanation'] = self._explanation(finding)
@@ -217,8 +220,8 @@ class ReportBuilder:
             finding = self._finding('outside', fip['server'], fip['proto'], fip['port'])
             reason = None
             if finding.verdict != fip['expected']:
-                reason = 'expected %s from outside, the configuration %ss it: %s' % (
-                    fip['expected'], finding.verdict, '; '.join(finding.evidence))
+                reason = 'expected %s from outside, the configuration %s it: %s' % (
+                    fip['expected'], VERBS[finding.verdict], '; '.join(finding.evidence))
             labels = {'src': 'outside', 'dst': fip['server'], 'path': 'north-south', 'proto': fip['proto'],
                       'address': fip['address'], 'evidence': 'configuration'}
             if fip['port'] is not None:

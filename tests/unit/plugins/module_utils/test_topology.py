@@ -40,7 +40,7 @@ def test_a_good_topology_passes_unchanged():
     ({'run_id': 'a b'}, "run_id: required, letters, digits"),
     ({'colour': 1}, 'topology.colour: not a topology key'),
     ({'networks': [{'name': 'front', 'cidr': '10.10.1.1/24'}]}, 'networks[0].cidr: '),
-    ({'networks': [{'name': 'front', 'cidr': '10.10.1.0/24', 'mtu': 100}]}, 'networks[0].mtu: 100 is not a number in 576-9000'),
+    ({'networks': [{'name': 'front', 'cidr': '10.10.1.0/24', 'mtu': 100}]}, 'networks[0].mtu: 100 is not a number in 576-9216'),
     ({'networks': [{'name': 'a', 'cidr': '10.0.0.0/24'}, {'name': 'a', 'cidr': '10.0.1.0/24'}]}, "networks[1].name: 'a' is declared twice"),
     ({'routers': [{'name': 'edge', 'interfaces': ['middle']}]}, "routers[0].interfaces[0]: 'middle' is not a network"),
     ({'servers': [{'name': 'web', 'network': 'middle'}]}, "servers[0].network: 'middle' is not a network of the topology"),

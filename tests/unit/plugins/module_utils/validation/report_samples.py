@@ -188,7 +188,7 @@ def history_report():
     record = {'run_id': baseline['run']['id'], 'finished': baseline['run']['finished'], 'verdict': 'pass',
               'checks': baseline['checks'], 'samples': baseline['samples']}
     report = explained_report()
-    report['checks'] += regressions(report, record)
+    report['checks'] += regressions(report, record, {'throughput_ratio': 0.5})  # as a topology may declare
     report['summary'] = summary_of(report['checks'])
     report['summary']['regressions'] = [c['name'] for c in report['checks']
                                         if c['kind'] == 'regression' and c['verdict'] == 'fail']
