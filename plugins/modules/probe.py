@@ -142,7 +142,9 @@ options:
   listen_for:
     description:
       - Seconds the responder runs before it exits on its own.
-      - A responder that already runs keeps its own end time; this task does not extend it.
+      - A responder that already runs on the same ports with the same identity is kept, with its own
+        end time, while it has all but a minute (or half) of O(listen_for) left; one that ends sooner
+        is restarted, so that a later task, a later run, gets a responder for nearly as long as it asks.
     type: int
     default: 300
 notes:

@@ -204,6 +204,10 @@ def bind(port):
     return sock
 
 
+# How much of listen_for a running responder may have used up and still be kept.
+REUSE_SLACK = 60.0
+
+
 def responder_args(ports, fds, deadline, identity):
     """The daemon's arguments after its marker: SPEC DEADLINE IDENTITY proto/port=fd..."""
     return [spec_of(ports), '%.3f' % deadline, identity_line(identity) if identity else NO_IDENTITY] + [
@@ -213,8 +217,10 @@ def responder_args(ports, fds, deadline, identity):
 def ensure_responder(listen, listen_for, check_mode=False, identity=None):
     """Make sure a responder for exactly these ports, with this identity, runs in this network namespace.
 
-    The same ports and identity already answered by a live responder: unchanged, and its end
-    time stays. Other ports or another identity: the old responder stops and a new one starts.
+    The same ports and identity already answered by a live responder that still has about
+    ``listen_for`` seconds to run (all but a minute, or half of it): unchanged, and its end time
+    stays. One that ends sooner, or other ports or another identity: the old responder stops and
+    a new one starts, so the caller always gets a responder for nearly as long as it asked.
     """
     if listen_for < 1:
         raise ResponderError('listen_for: must be at least 1 second, got %d' % listen_for)
@@ -224,8 +230,10 @@ def ensure_responder(listen, listen_for, check_mode=False, identity=None):
     identity = check_identity(identity)
     spec = spec_of(ports)
     running = find_responders()
+    slack = min(REUSE_SLACK, listen_for / 2.0)
     for current in running:
-        if current['spec'] == spec and current['identity'] == identity:
+        if (current['spec'] == spec and current['identity'] == identity
+                and current['deadline'] - time.time() >= listen_for - slack):
             return {'changed': False, 'responder': {'pid': current['pid'], 'listen': parse_spec(spec),
                                                     'identity': identity, 'expires': utc(current['deadline'])}}
     held = {(p['proto'], p['port']) for current in running for p in parse_spec(current['spec'])}

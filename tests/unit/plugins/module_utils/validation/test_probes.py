@@ -500,6 +500,24 @@ def test_check_mode_names_a_port_in_use_and_starts_nothing():
     assert responder.find_responders() == []
 
 
+def test_a_responder_is_kept_only_while_it_has_nearly_the_time_asked_for(monkeypatch):
+    now = 1000000.0
+    monkeypatch.setattr(responder.time, 'time', lambda: now)
+    listen = [{'proto': 'tcp', 'port': 5999}]
+    running = {'pid': 4242, 'spec': responder.spec_of(responder.check_listen(listen)), 'deadline': now + 550,
+               'identity': None}
+    monkeypatch.setattr(responder, 'find_responders', lambda: [running])
+    kept = responder.ensure_responder(listen, 600, check_mode=True)
+    assert kept['changed'] is False and kept['responder']['pid'] == 4242
+    running['deadline'] = now + 500  # more than a minute used up: a later run gets a fresh one
+    renewed = responder.ensure_responder(listen, 600, check_mode=True)
+    assert renewed['changed'] is True and renewed['responder']['pid'] is None
+    running['deadline'] = now + 6  # a short one is kept while half of its time is left
+    assert responder.ensure_responder(listen, 10, check_mode=True)['changed'] is False
+    running['deadline'] = now + 4
+    assert responder.ensure_responder(listen, 10, check_mode=True)['changed'] is True
+
+
 # ---------------------------------------------------------------------------------------------- who answered
 DB = {'name': 'db', 'id': '0a1b'}
 CACHE = {'name': 'cache', 'id': '9f8e'}
