@@ -54,6 +54,14 @@ def _check(name, kind, expected, observed, reason, labels):
             'verdict': 'fail' if reason else 'pass', 'reason': reason or '', 'labels': labels}
 
 
+def loss_pct(result):
+    """Per cent of the probe's echo requests, connects or datagrams that got no answer; None when none was sent."""
+    sent = (result or {}).get('sent')
+    if not sent:
+        return None
+    return round(100.0 * (sent - (result.get('received') or 0)) / sent, 2)
+
+
 def explained(reason, finding, expected, observed_verdict):
     """``reason`` with what the configuration says of it: the cause, or that packets and
     configuration disagree, which is a data-plane fault."""
@@ -130,6 +138,8 @@ class ReportBuilder:
         if flow['port'] is not None:
             labels['port'] = flow['port']
         finding = self._finding(flow['src'], flow['dst'], flow['proto'], flow['port'])
+        if result is not None and result.get('budget_spent'):
+            result, failure = None, result['detail'].split(': ', 1)[-1]
         outcome = result['outcome'] if result else None
         observed_verdict = None
         if result is None:
@@ -152,6 +162,8 @@ class ReportBuilder:
                        with_answerer(dict(labels, source=flow['source']), result))
         if finding is not None:
             check['explanation'] = self._explanation(finding, observed_verdict)
+        if result is not None and result.get('sent'):
+            check['loss_pct'] = loss_pct(result)
         self.checks.append(check)
         if result:
             metric, tool = ('rtt_ms', 'ping') if flow['proto'] == 'icmp' else ('%s_connect_ms' % flow['proto'], 'socket')
