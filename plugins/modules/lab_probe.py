@@ -16,7 +16,7 @@ description:
     connection does, so sockets, C(ping) and responders are the VM's own.
   - Responders all start before any probe is sent, so every probe finds its peer's responder up.
   - With O(time_budget), a VM whose turn comes after the budget is spent is not probed, and a target
-    whose turn comes after it is spent says so in RV(probes[].results[].budget_spent), so that the
+    whose turn comes after it is spent says so in C(budget_spent) of its result, so that the
     report names what was left out instead of dropping it.
   - The validate role uses it on the lab when C(validate_parallel) is more than 1.
 author:

@@ -21,9 +21,7 @@ import time
 
 # Entered in this order: mount last, since the VM's /proc may not show the host's pids.
 NAMESPACES = ('net', 'uts', 'pid', 'mnt')
-# A process whose children go to another PID namespace cannot start threads (clone(2), EINVAL), and
-# probes run in threads: they need the VM's network only, their pings are gone when they return.
-PROBE_NAMESPACES = ('net', 'uts')
+NETNS_DIR = '/run/netns'
 GRACE = 5.0  # seconds a job may overrun the budget, to report the targets it did not reach
 CHUNK = 65536
 
@@ -52,10 +50,21 @@ def enter_namespaces(pid, kinds=NAMESPACES):
     os.chdir('/')
 
 
-def _child(write_fd, pid, work, payload, enter):
+def enter_netns(name):
+    """Enter the named network namespace only: all a probe needs, and all the lab's outside vantage has.
+    Not the PID namespace: a process whose children go to another one cannot start threads (clone(2),
+    EINVAL), and probes run in threads; their pings are gone when they return."""
+    fd = os.open(os.path.join(NETNS_DIR, name), os.O_RDONLY)
+    try:
+        setns(fd)
+    finally:
+        os.close(fd)
+
+
+def _child(write_fd, where, work, payload, enter):
     """In the forked child: enter, work, write the result as JSON, exit without running the parent's handlers."""
     try:
-        enter(pid)
+        enter(where)
         data = json.dumps(work(payload))
     except BaseException as exc:  # pylint: disable=broad-except  # reported as the job's failure
         data = json.dumps({'failed': True, 'msg': '%s: %s' % (type(exc).__name__, exc)})
@@ -74,10 +83,11 @@ def budget_spent_msg(budget, started):
 
 
 def fan_out(jobs, work, parallel, time_budget=None, enter=enter_namespaces, clock=time.monotonic, budget=None):
-    """Run ``work(payload)`` for every job ``(key, pid, payload)`` in a child inside the namespaces
-    of ``pid``, ``parallel`` at a time; returns {key: what work returned}, JSON-shaped.
+    """Run ``work(payload)`` for every job ``(key, where, payload)`` in a child that ran ``enter(where)``
+    first (a VM's init pid for enter_namespaces, a namespace name for enter_netns), ``parallel`` at a
+    time; returns {key: what work returned}, JSON-shaped.
 
-    A job that raised, died or had no pid gives {'failed': True, 'msg': why}. With ``time_budget``
+    A job that raised, died or had nowhere to enter gives {'failed': True, 'msg': why}. With ``time_budget``
     (seconds), no job starts once it is spent, and one still running GRACE seconds later is killed;
     both give {'failed': True, 'budget_spent': True, 'msg': ...}, naming ``budget`` when given (the
     phase's whole budget, of which ``time_budget`` is what is left).
@@ -94,19 +104,19 @@ def fan_out(jobs, work, parallel, time_budget=None, enter=enter_namespaces, cloc
             while pending and len(running) < parallel:
                 if deadline is not None and clock() >= deadline:
                     break
-                key, pid, payload = pending.pop(0)
-                if not pid:
-                    results[key] = {'failed': True, 'msg': 'the VM is stopped: no init process runs in its namespace'}
+                key, where, payload = pending.pop(0)
+                if not where:
+                    results[key] = {'failed': True, 'msg': 'the VM is stopped, or has no network namespace'}
                     continue
                 read_fd, write_fd = os.pipe()
                 child = os.fork()
                 if child == 0:
                     os.close(read_fd)
-                    _child(write_fd, pid, work, payload, enter)
+                    _child(write_fd, where, work, payload, enter)
                 os.close(write_fd)
                 running[read_fd] = (key, child, [])
             if deadline is not None and clock() >= deadline:
-                for key, _pid, _payload in pending:
+                for key, _where, _payload in pending:
                     results[key] = {'failed': True, 'budget_spent': True, 'msg': budget_spent_msg(budget, False)}
                 pending = []
             if not running:
@@ -146,10 +156,12 @@ def _kill(child, fd):
 
 
 def lab_data_plane(listeners, probes, netns, settings, parallel, time_budget=None, runner=None, listen_for=300,
-                   check_mode=False, inits=None, clock=time.monotonic, sshd_hosts=()):
+                   check_mode=False, inits=None, clock=time.monotonic, sshd_hosts=(), enter=enter_namespaces,
+                   enter_probe=enter_netns):
     """Start every responder, then probe from every source, ``parallel`` lab VMs at a time.
 
-    ``listeners``: [{host, listen, identity}]; ``probes``: [{src, targets}]; ``netns``: {VM name: namespace};
+    ``listeners``: [{host, listen, identity}]; ``probes``: [{src, targets}]; ``netns``: {VM name: namespace}
+    (the lab's outside vantage too, which probes but runs no init, so no responder);
     ``settings``:
     count, interval, timeout, path_mtu, mtu_max, parallel (targets at once per VM). ``runner`` runs
     ping (processes.Commands.output), None probes with the module's own ICMP socket.
@@ -178,14 +190,14 @@ def lab_data_plane(listeners, probes, netns, settings, parallel, time_budget=Non
         return {'changed': started_responder['changed'], 'responder': started_responder['responder']}
 
     answered = fan_out([(job['host'], inits.get(job['host']), job) for job in listeners], listen, parallel,
-                       remaining(), budget=time_budget)
+                       remaining(), enter=enter, budget=time_budget)
 
     def probe(job):
         return {'results': probe_targets(job['targets'], settings['count'], settings['interval'], settings['timeout'],
                                          settings['path_mtu'], settings['mtu_max'], settings['parallel'],
                                          runner=runner, time_budget=remaining(), budget=time_budget)}
 
-    probed = fan_out([(job['src'], inits.get(job['src']), job) for job in probes], probe, parallel, remaining(),
-                     enter=lambda pid: enter_namespaces(pid, PROBE_NAMESPACES), budget=time_budget)
+    probed = fan_out([(job['src'], netns.get(job['src']), job) for job in probes], probe, parallel, remaining(),
+                     enter=enter_probe, budget=time_budget)
     return {'responders': [dict(answered[job['host']], host=job['host']) for job in listeners],
             'probes': [dict(probed[job['src']], src=job['src']) for job in probes]}
