@@ -20,8 +20,12 @@ SG_PHASES = ('added', 'removed')
 
 
 def _item(entry):
-    """A registered loop result carries its input as ``item``; a plain entry is its own input."""
-    return entry.get('item') if isinstance(entry.get('item'), dict) else entry
+    """A registered loop result carries its input as ``item``; a plain entry is its own input; an
+    async_status result's input is the job, whose own ``item`` is the probe's input."""
+    item = entry.get('item') if isinstance(entry.get('item'), dict) else entry
+    if 'ansible_job_id' in item and isinstance(item.get('item'), dict):
+        return item['item']
+    return item
 
 
 def _failure(entry):

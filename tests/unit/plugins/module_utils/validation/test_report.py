@@ -231,3 +231,9 @@ def test_flows_the_time_budget_left_out_fail_saying_so():
     assert failed and {c['labels']['src'] for c in failed} == sources
     assert all(c['reason'] in ('not probed: the time budget of 5s was spent',
                                'not probed: the time budget of 5s was spent before its turn came') for c in failed), failed
+
+
+def test_probes_waited_for_as_async_jobs_are_read_like_any_other():
+    runs = [{'item': {'ansible_job_id': 'j%d' % i, 'item': run['item'], 'started': 1}, 'finished': 1,
+             'results': run['results']} for i, run in enumerate(healthy_probes())]
+    assert names(build_report(RUN, PLAN, kinds=PROBED, probes=runs), 'fail') == []
