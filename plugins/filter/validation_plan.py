@@ -10,9 +10,10 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.plan import validation_plan
 
 
-def _validation_plan(topology, servers, outside_address=None, throughput_port=5201, probe_port=5999):
+def _validation_plan(topology, servers, outside_address=None, throughput_port=5201, probe_port=5999,
+                     mesh='full', mesh_peers=3):
     try:
-        return validation_plan(topology, servers, outside_address, throughput_port, probe_port)
+        return validation_plan(topology, servers, outside_address, throughput_port, probe_port, mesh, mesh_peers)
     except CloudError as exc:
         raise AnsibleFilterError('topology %s' % exc)
 

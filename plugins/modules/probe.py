@@ -147,6 +147,17 @@ options:
         is restarted, so that a later task, a later run, gets a responder for nearly as long as it asks.
     type: int
     default: 300
+  time_budget:
+    description:
+      - Seconds, from when the module starts, within which targets may start being probed; a target
+        whose turn comes later is not probed, and says so in RV(results[].budget_spent) and RV(results[].detail).
+      - Unset, every target is probed.
+    type: float
+  budget:
+    description:
+      - The budget RV(results[].detail) names for a target left out, when O(time_budget) is what is left of a
+        larger one (the validate role's C(validate_time_budget)). Defaults to O(time_budget).
+    type: float
 notes:
   - Routers send ICMP errors at a limited rate (Linux by default about one a second towards each
     source, after a short burst), so a target without a route, probed many ways at once, may show
@@ -266,6 +277,10 @@ results:
       description: True when O(targets[].expect) is set and RV(results[].answered_by) names another server.
       type: bool
       sample: false
+    budget_spent:
+      description: True when the target was not probed because O(time_budget) was spent before its turn; absent otherwise.
+      type: bool
+      sample: true
     tool:
       description:
         - What probed - for ICMP V(ping), or V(python) (the module's own ICMP socket, where C(ping) is not
@@ -331,6 +346,8 @@ def main():
                 'id': {'type': 'str'},
             }},
             'listen_for': {'type': 'int', 'default': 300},
+            'time_budget': {'type': 'float'},
+            'budget': {'type': 'float'},
         },
         mutually_exclusive=[('targets', 'listen')],
         required_one_of=[('targets', 'listen')],
@@ -345,7 +362,7 @@ def main():
             result = {'changed': False, 'results': probe_targets(
                 params['targets'], params['count'], params['interval'], params['timeout'], params['path_mtu'],
                 params['mtu_max'], params['parallel'], params['wait_for'], params['wait_timeout'],
-                runner=Commands(module.run_command).output)}
+                runner=Commands(module.run_command).output, time_budget=params['time_budget'], budget=params['budget'])}
     except CloudError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(**result)

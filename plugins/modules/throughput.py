@@ -87,6 +87,13 @@ options:
     description: UDP rate the search starts at, in Mbit/s; the result is never above it.
     type: int
     default: 10000
+  bandwidth:
+    description:
+      - Most Mbit/s each stream may send, for measuring on a production cloud without filling its links.
+      - For TCP, C(iperf3 -b) per stream, or the Python sender's own pacing; for UDP, the search starts at
+        no more than O(bandwidth) times O(streams), and O(rate_max) still holds.
+      - Unset, every stream sends as fast as the path goes.
+    type: float
   max_steps:
     description: Most runs one UDP search may take.
     type: int
@@ -251,6 +258,7 @@ def main():
             'streams': {'type': 'int', 'default': 1},
             'loss_band': {'type': 'list', 'elements': 'float', 'default': [2, 5]},
             'rate_max': {'type': 'int', 'default': 10000},
+            'bandwidth': {'type': 'float'},
             'max_steps': {'type': 'int', 'default': 8},
             'listen': {'type': 'bool', 'default': False},
             'listen_for': {'type': 'int', 'default': 300},

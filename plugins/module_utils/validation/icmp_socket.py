@@ -28,6 +28,10 @@ ECHO = struct.Struct('!BBHHH')  # type, code, checksum, identifier, sequence
 EXTENDED_ERR = struct.Struct('=IBBBBII')  # struct sock_extended_err (linux/errqueue.h)
 SO_EE_ORIGIN_LOCAL = 1
 MSG_ERRQUEUE = getattr(socket, 'MSG_ERRQUEUE', 0x2000)
+# The kernel's arrival time of each reply (struct timespec), as ping takes it: a busy host that reads
+# the reply late does not add its delay to the round trip.
+SO_TIMESTAMPNS = getattr(socket, 'SO_TIMESTAMPNS', 35)
+TIMESPEC = struct.Struct('=qq')
 # Per family: the Linux socket options Python's socket module does not name, and the ICMP numbers.
 FAMILIES = {
     socket.AF_INET: {'proto': socket.IPPROTO_ICMP, 'level': socket.IPPROTO_IP, 'request': 8, 'reply': 0,
@@ -200,6 +204,10 @@ class Echo:
         self.too_big, self.mtu_hint = False, None
         spec = FAMILIES[family]
         sock.setsockopt(spec['level'], spec['recverr'], 1)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass  # without the kernel's arrival time, the reply's is taken when it is read
 
     def hint(self, mtu):
         if mtu:
@@ -223,7 +231,7 @@ class Echo:
             self.settled.add(seq)
 
     def send(self, seq, payload):
-        self.sent_at[seq] = time.perf_counter()
+        self.sent_at[seq] = time.time()  # the clock the kernel stamps replies with
         try:
             self.sock.send(echo_request(self.family, self.ident, seq, payload))
         except OSError as exc:
@@ -255,7 +263,8 @@ class Echo:
         self.drain_errors()
         for _attempt in range(10000):  # bounded: a flood of other traffic must not keep a probe forever
             try:
-                packet = self.sock.recv(65535, socket.MSG_DONTWAIT)
+                packet, ancillary, _flags, _peer = self.sock.recvmsg(65535, socket.CMSG_SPACE(TIMESPEC.size),
+                                                                     socket.MSG_DONTWAIT)
             except BlockingIOError:
                 return
             except OSError:
@@ -270,7 +279,7 @@ class Echo:
                 continue  # another prober's echo: a raw socket sees every ICMP packet of the host
             if seq in self.sent_at and seq not in self.settled:
                 self.settled.add(seq)
-                self.rtts.append((time.perf_counter() - self.sent_at[seq]) * 1000.0)
+                self.rtts.append(max(0.0, (arrival(ancillary) - self.sent_at[seq]) * 1000.0))
 
     def run(self, count, interval, timeout, size):
         payload = (self.cookie + bytes(max(0, size - len(self.cookie))))[:size]
@@ -292,6 +301,15 @@ class Echo:
                 self.receive()
         self.receive()
         return summarize(sent, [round(rtt, 3) for rtt in self.rtts], self.errors, self.too_big, self.mtu_hint)
+
+
+def arrival(ancillary):
+    """When the kernel received a reply (SO_TIMESTAMPNS), else now."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack(data[:TIMESPEC.size])
+            return seconds + nanoseconds / 1e9
+    return time.time()
 
 
 def resolve(address):

@@ -90,6 +90,8 @@ def check_options(params):
         raise IperfError('loss_band: two percentages [low, high] with 0 <= low <= high <= 100, got %r' % (band,))
     if params['rate_max'] < 1:
         raise IperfError('rate_max: must be at least 1 Mbit/s, got %d' % params['rate_max'])
+    if params.get('bandwidth') is not None and params['bandwidth'] <= 0:
+        raise IperfError('bandwidth: a cap per stream must be more than 0 Mbit/s, got %g' % params['bandwidth'])
     if params['max_steps'] < 1:
         raise IperfError('max_steps: must be at least 1, got %d' % params['max_steps'])
 
@@ -172,11 +174,24 @@ def ensure_server(port, listen_for, check_mode=False):
 
 
 # ---------------------------------------------------------------------------------------------- client
-def client_argv(server, port, proto, duration, streams, rate_mbps=None):
+def stream_cap(params):
+    """Mbit/s one stream may send (the module's bandwidth), or None for as fast as the path goes."""
+    return params.get('bandwidth') or None
+
+
+def udp_rate_max(params):
+    """Where the UDP search starts: rate_max, or less when a bandwidth cap per stream holds every stream below it."""
+    cap = stream_cap(params)
+    return params['rate_max'] if cap is None else min(params['rate_max'], cap * params['streams'])
+
+
+def client_argv(server, port, proto, duration, streams, rate_mbps=None, bandwidth=None):
     argv = ['iperf3', '-c', server, '-p', str(port), '-t', str(int(duration)), '-J',
             '--connect-timeout', str(CONNECT_TIMEOUT_MS)]
     if streams > 1:
         argv += ['-P', str(streams)]
+    if proto == 'tcp' and bandwidth:
+        argv += ['-b', '%gM' % bandwidth]  # per stream, as iperf3 applies it
     if proto == 'udp':
         # iperf3 applies -b to each stream; the rate asked for is the total.
         argv += ['-u', '-b', '%gM' % (rate_mbps / streams)]
@@ -296,13 +311,13 @@ def measure(params, commands):
     if not shutil.which('iperf3'):
         raise IperfError(MISSING)
     if proto == 'tcp':
-        result = run_client(commands, client_argv(server, port, 'tcp', duration, streams), 'tcp', duration, server,
-                            port)
+        result = run_client(commands, client_argv(server, port, 'tcp', duration, streams, bandwidth=stream_cap(params)),
+                            'tcp', duration, server, port)
         return dict(result, changed=False, proto='tcp', tool='iperf3')
 
     def run_at(rate):
         return run_client(commands, client_argv(server, port, 'udp', duration, streams, rate), 'udp', duration,
                           server, port)
 
-    best, steps = search_udp_rate(run_at, params['rate_max'], params['loss_band'], params['max_steps'])
+    best, steps = search_udp_rate(run_at, udp_rate_max(params), params['loss_band'], params['max_steps'])
     return dict(best, changed=False, proto='udp', steps=steps, tool='iperf3')

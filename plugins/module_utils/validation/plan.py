@@ -9,6 +9,8 @@ The expected verdicts come from the declaration (the topology's security groups 
 
 from __future__ import annotations
 
+import random
+
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
 from ansible_collections.cloudops.multicloud.plugins.module_utils.servers import server_names
@@ -20,6 +22,7 @@ DEFAULT_MTU = 1500
 PROTOS = ('icmp', 'tcp', 'udp')
 VERDICTS = ('allow', 'deny')
 EXPECT_KEYS = {'from', 'to', 'proto', 'port', 'verdict'}
+MESH_MODES = ('full', 'sampled', 'partitioned')
 
 
 class Member:
@@ -44,8 +47,15 @@ class Member:
 
 class Plan:
     def __init__(self, topology, servers, outside_address=None, throughput_port=5201,
-                 probe_port=5999):
+                 probe_port=5999, mesh='full', mesh_peers=3):
+        if mesh not in MESH_MODES:
+            raise CloudError('mesh: %r is not one of %s' % (mesh, ', '.join(MESH_MODES)))
+        if mesh == 'sampled' and (not isinstance(mesh_peers, int) or isinstance(mesh_peers, bool) or mesh_peers < 1):
+            raise CloudError('mesh_peers: a sampled mesh needs a whole number of peers of at least 1, got %r'
+                             % (mesh_peers,))
         self.topology = topology or {}
+        self.mesh = mesh
+        self.mesh_peers = mesh_peers
         self.outside_address = outside_address
         self.throughput_port = throughput_port
         self.probe_port = probe_port
@@ -169,11 +179,34 @@ class Plan:
                         flows.append(self._flow(src, dst, proto, port, verdict, 'declared'))
         return flows
 
-    def mesh_flows(self):
+    def mesh_seed(self):
+        """What a sampled mesh is drawn from: the topology's name, so every run of it probes the same
+        pairs and its baselines compare; the run id where the topology has no name."""
+        return str(self.topology.get('name') or self.topology.get('run_id') or '')
+
+    def mesh_pairs(self):
+        """The (src, dst) names the mesh probes: every ordered pair (full), ``mesh_peers`` peers per
+        server drawn from the seed (sampled), or one pair per path class, each way (partitioned)."""
         names = sorted(self.members)
+        if self.mesh == 'sampled':
+            pairs = []
+            for src in names:
+                others = [n for n in names if n != src]
+                chosen = random.Random('%s|%s' % (self.mesh_seed(), src)).sample(others, min(self.mesh_peers, len(others)))
+                pairs += [(src, dst) for dst in sorted(chosen)]
+            return pairs
+        pairs = [(a, b) for a in names for b in names if a != b]
+        if self.mesh == 'partitioned':
+            chosen = {}
+            for src, dst in pairs:
+                chosen.setdefault(self.path(self.members[src], self.members[dst])[0], (src, dst))
+            return sorted({pair for src, dst in chosen.values() for pair in ((src, dst), (dst, src))})
+        return pairs
+
+    def mesh_flows(self):
         return [self._flow(self.members[a], self.members[b], 'icmp', None,
                            self.derived_verdict(self.members[a], self.members[b], 'icmp'), 'mesh')
-                for a in names for b in names if a != b]
+                for a, b in self.mesh_pairs()]
 
     def flows(self):
         """Declared flows, then the mesh pairs the declaration did not already cover."""
@@ -275,6 +308,9 @@ class Plan:
             'security_group_changes': changes,
             'mtu_max': max([DEFAULT_MTU] + list(self.mtus.values())),
             'servers': sorted(self.members),
+            'mesh': {'mode': self.mesh, 'peers': self.mesh_peers if self.mesh == 'sampled' else None,
+                     'seed': self.mesh_seed() if self.mesh == 'sampled' else None,
+                     'pairs': sum(1 for f in flows if f['source'] == 'mesh')},
         }
 
 
@@ -287,5 +323,6 @@ def expect_of(dst, proto):
     return None if proto == 'icmp' else dst
 
 
-def validation_plan(topology, servers, outside_address=None, throughput_port=5201, probe_port=5999):
-    return Plan(topology, servers, outside_address, throughput_port, probe_port).render()
+def validation_plan(topology, servers, outside_address=None, throughput_port=5201, probe_port=5999,
+                    mesh='full', mesh_peers=3):
+    return Plan(topology, servers, outside_address, throughput_port, probe_port, mesh, mesh_peers).render()

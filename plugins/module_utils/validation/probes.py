@@ -481,12 +481,22 @@ def probe_target(target, settings, runner):
             'answered_by': result.get('answered_by'), 'wrong_server': bool(result.get('wrong_server'))}
 
 
+def budget_spent(target, budget):
+    """The result of a target not probed because the time budget ran out before its turn."""
+    return {'name': target['name'], 'address': target['address'], 'proto': target['proto'], 'port': target['port'],
+            'outcome': None, 'sent': 0, 'received': 0, 'rtt_ms': [], 'stats': None, 'path_mtu': None, 'seconds': 0.0,
+            'detail': 'not probed: the time budget of %gs was spent' % budget, 'tool': None,
+            'answered_by': None, 'wrong_server': False, 'budget_spent': True}
+
+
 def probe_targets(targets, count=5, interval=0.05, timeout=1.0, path_mtu=False, mtu_max=1500, parallel=32,
-                  wait_for=None, wait_timeout=30.0, runner=None):
+                  wait_for=None, wait_timeout=30.0, runner=None, time_budget=None, clock=time.monotonic, budget=None):
     """Probe every target at once (up to ``parallel`` at a time); results in the order of ``targets``.
 
     ``runner(argv, timeout)`` -> (exit code or None, output) runs ping (processes.Commands.output);
-    without one, ICMP goes through the module's own socket.
+    without one, ICMP goes through the module's own socket. With ``time_budget`` (seconds from now),
+    a target whose turn comes after it is spent is not probed and says so (``budget_spent``), naming
+    ``budget`` (the phase's whole budget, of which ``time_budget`` is what is left) when given.
     """
     check_settings(count, interval, timeout, mtu_max, parallel, wait_timeout)
     if wait_for is not None and wait_for not in WAIT_FOR:
@@ -496,5 +506,12 @@ def probe_targets(targets, count=5, interval=0.05, timeout=1.0, path_mtu=False, 
                 'wait_for': wait_for, 'wait_timeout': wait_timeout, 'icmp_tool': icmp_tool(runner)}
     if not targets:
         return []
+    deadline = None if time_budget is None else clock() + time_budget
+
+    def one(target):
+        if deadline is not None and clock() >= deadline:
+            return budget_spent(target, time_budget if budget is None else budget)
+        return probe_target(target, settings, runner)
+
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(parallel, len(targets))) as pool:
-        return list(pool.map(lambda target: probe_target(target, settings, runner), targets))
+        return list(pool.map(one, targets))

@@ -22,7 +22,9 @@ import threading
 import time
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
-from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.iperf import search_udp_rate
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.iperf import (
+    search_udp_rate, stream_cap, udp_rate_max,
+)
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.responder import (
     marked, python_daemon, spawn_detached,
 )
@@ -289,22 +291,30 @@ def retransmits(sock):
     return struct.unpack_from('=I', info, TCP_INFO_TOTAL_RETRANS)[0]
 
 
-def send_tcp(sock, duration, buckets):
-    """Bulk send for ``duration`` seconds, adding what the kernel took to ``buckets``, one per second."""
+def send_tcp(sock, duration, buckets, bandwidth=None):
+    """Bulk send for ``duration`` seconds, adding what the kernel took to ``buckets``, one per second;
+    with ``bandwidth`` (Mbit/s), no faster than that."""
     chunk = bytes(CHUNK)
     start = time.monotonic()
     end, last = start + duration, len(buckets) - 1
-    now = start
+    now, sent = start, 0
     while now < end:
+        if bandwidth:
+            ahead = sent * 8 / (bandwidth * 1e6) - (now - start)  # seconds the stream is ahead of its cap
+            if ahead > 0:
+                time.sleep(min(ahead, end - now))
+                now = time.monotonic()
+                continue
         sock.sendall(chunk)
+        sent += CHUNK
         now = time.monotonic()
         buckets[min(int(now - start), last)] += CHUNK
 
 
-def tcp_stream(sock, duration, buckets):
+def tcp_stream(sock, duration, buckets, bandwidth=None):
     """One TCP stream on an open session -> the receiver's {bytes, seconds} and the sender's retransmits."""
     sock.sendall(request_line({'proto': 'tcp', 'duration': duration}))
-    send_tcp(sock, duration, buckets)
+    send_tcp(sock, duration, buckets, bandwidth)
     sock.shutdown(socket.SHUT_WR)  # the receiver counts until this end of stream, then answers
     sock.settimeout(REPORT_TIMEOUT)
     report = parse_report(read_line(sock)[0], ('bytes', 'seconds'))
@@ -312,7 +322,7 @@ def tcp_stream(sock, duration, buckets):
     return report
 
 
-def measure_tcp(server, port, duration, streams):
+def measure_tcp(server, port, duration, streams, bandwidth=None):
     """``streams`` TCP connections at once for ``duration`` seconds -> the result iperf.parse_result gives for tcp."""
     sessions = []
     buckets = [[0] * interval_count(duration) for _stream in range(streams)]
@@ -320,7 +330,7 @@ def measure_tcp(server, port, duration, streams):
 
     def run(index):
         try:
-            outcomes[index] = tcp_stream(sessions[index], duration, buckets[index])
+            outcomes[index] = tcp_stream(sessions[index], duration, buckets[index], bandwidth)
         except (OSError, ThroughputError) as exc:
             outcomes[index] = exc
 
@@ -424,12 +434,13 @@ def measure(params):
     server, port, proto = params['server'], params['port'], params['proto']
     duration, streams = float(params['duration']), params['streams']
     if proto == 'tcp':
-        return dict(measure_tcp(server, port, duration, streams), changed=False, proto='tcp', tool='python')
+        return dict(measure_tcp(server, port, duration, streams, stream_cap(params)), changed=False, proto='tcp',
+                    tool='python')
 
     def run_at(rate):
         return measure_udp(server, port, duration, streams, rate)
 
-    best, steps = search_udp_rate(run_at, params['rate_max'], params['loss_band'], params['max_steps'])
+    best, steps = search_udp_rate(run_at, udp_rate_max(params), params['loss_band'], params['max_steps'])
     return dict(best, changed=False, proto='udp', steps=steps, tool='python')
 
 

@@ -20,8 +20,12 @@ SG_PHASES = ('added', 'removed')
 
 
 def _item(entry):
-    """A registered loop result carries its input as ``item``; a plain entry is its own input."""
-    return entry.get('item') if isinstance(entry.get('item'), dict) else entry
+    """A registered loop result carries its input as ``item``; a plain entry is its own input; an
+    async_status result's input is the job, whose own ``item`` is the probe's input."""
+    item = entry.get('item') if isinstance(entry.get('item'), dict) else entry
+    if 'ansible_job_id' in item and isinstance(item.get('item'), dict):
+        return item['item']
+    return item
 
 
 def _failure(entry):
@@ -55,6 +59,14 @@ def _check(name, kind, expected, observed, reason, labels):
 
 
 VERBS = {'allow': 'allows', 'deny': 'denies'}
+
+
+def loss_pct(result):
+    """Per cent of the probe's echo requests, connects or datagrams that got no answer; None when none was sent."""
+    sent = (result or {}).get('sent')
+    if not sent:
+        return None
+    return round(100.0 * (sent - (result.get('received') or 0)) / sent, 2)
 
 
 def explained(reason, finding, expected, observed_verdict):
@@ -133,6 +145,8 @@ class ReportBuilder:
         if flow['port'] is not None:
             labels['port'] = flow['port']
         finding = self._finding(flow['src'], flow['dst'], flow['proto'], flow['port'])
+        if result is not None and result.get('budget_spent'):
+            result, failure = None, result['detail'].split(': ', 1)[-1]
         outcome = result['outcome'] if result else None
         observed_verdict = None
         if result is None:
@@ -155,6 +169,8 @@ class ReportBuilder:
                        with_answerer(dict(labels, source=flow['source']), result))
         if finding is not None:
             check['explanation'] = self._explanation(finding, observed_verdict)
+        if result is not None and result.get('sent'):
+            check['loss_pct'] = loss_pct(result)
         self.checks.append(check)
         if result:
             metric, tool = ('rtt_ms', 'ping') if flow['proto'] == 'icmp' else ('%s_connect_ms' % flow['proto'], 'socket')

@@ -523,3 +523,20 @@ def test_good_options_pass():
 ])
 def test_server_port_of_a_command_line(argv, port):
     assert iperf.server_port(argv) == port
+
+
+def test_a_bandwidth_cap_is_iperf3s_rate_per_tcp_stream():
+    assert iperf.client_argv('10.0.0.3', 5201, 'tcp', 2, 2, bandwidth=100)[-4:] == ['-P', '2', '-b', '100M']
+    assert '-b' not in iperf.client_argv('10.0.0.3', 5201, 'tcp', 2, 1)
+
+
+@pytest.mark.parametrize('bandwidth, streams, start', [(None, 2, 10000), (100, 2, 200), (8000, 2, 10000)])
+def test_a_bandwidth_cap_bounds_where_the_udp_search_starts(bandwidth, streams, start):
+    assert iperf.udp_rate_max({'rate_max': 10000, 'streams': streams, 'bandwidth': bandwidth}) == start
+
+
+def test_a_bandwidth_cap_of_nothing_is_named():
+    with pytest.raises(iperf.IperfError, match='bandwidth: a cap per stream must be more than 0 Mbit/s, got 0'):
+        iperf.check_options({'server': 'x', 'port': 5201, 'proto': 'tcp', 'duration': 1, 'streams': 1,
+                             'loss_band': [2, 5], 'rate_max': 10, 'max_steps': 8, 'listen': False,
+                             'listen_for': 300, 'bandwidth': 0})

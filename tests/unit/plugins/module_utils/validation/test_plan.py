@@ -196,3 +196,73 @@ def test_outside_as_a_declared_source():
 def test_bad_expectations_name_the_field(entry, message):
     with pytest.raises(CloudError, match=re.escape(message)):
         plan(dict(TOPOLOGY, expect=[entry]))
+
+
+# ---------------------------------------------------------------------------------------------- mesh modes
+MESH_TOPOLOGY = {
+    'name': 'mesh-test',
+    'networks': [{'name': 'a', 'cidr': '10.20.1.0/24'}, {'name': 'b', 'cidr': '10.20.2.0/24'}],
+    'routers': [{'name': 'r', 'interfaces': ['a', 'b']}],
+    'servers': [{'name': 'x', 'network': 'a', 'count': 4}, {'name': 'y', 'network': 'b', 'count': 4}],
+}
+MESH_SERVERS = ([server('x-%d' % i, 'a', '10.20.1.%d' % (i + 10)) for i in range(1, 5)]
+                + [server('y-%d' % i, 'b', '10.20.2.%d' % (i + 10)) for i in range(1, 5)])
+
+
+def mesh_pairs(rendered):
+    return [(f['src'], f['dst']) for f in rendered['flows'] if f['source'] == 'mesh']
+
+
+def test_full_mesh_probes_every_ordered_pair():
+    rendered = validation_plan(MESH_TOPOLOGY, MESH_SERVERS)
+    assert len(mesh_pairs(rendered)) == 8 * 7
+    assert rendered['mesh'] == {'mode': 'full', 'peers': None, 'seed': None, 'pairs': 56}
+
+
+def test_sampled_mesh_probes_k_peers_per_server_the_same_every_run():
+    first = validation_plan(MESH_TOPOLOGY, MESH_SERVERS, mesh='sampled', mesh_peers=3)
+    again = validation_plan(MESH_TOPOLOGY, list(reversed(MESH_SERVERS)), mesh='sampled', mesh_peers=3)
+    pairs = mesh_pairs(first)
+    assert pairs == mesh_pairs(again)
+    assert len(pairs) == 8 * 3 and len(set(pairs)) == len(pairs)
+    for name in [s['name'] for s in MESH_SERVERS]:
+        assert len([p for p in pairs if p[0] == name]) == 3
+        assert (name, name) not in pairs
+    assert first['mesh'] == {'mode': 'sampled', 'peers': 3, 'seed': 'mesh-test', 'pairs': 24}
+    probed = {(p['src'], t['name'].split('->')[1].split(' ')[0]) for p in first['probes'] for t in p['targets']}
+    assert probed == set(pairs)
+
+
+def test_sampled_mesh_depends_on_the_topology_name():
+    other = dict(MESH_TOPOLOGY, name='another')
+    assert (mesh_pairs(validation_plan(MESH_TOPOLOGY, MESH_SERVERS, mesh='sampled', mesh_peers=2))
+            != mesh_pairs(validation_plan(other, MESH_SERVERS, mesh='sampled', mesh_peers=2)))
+
+
+def test_sampled_mesh_with_more_peers_than_servers_is_the_full_mesh():
+    rendered = validation_plan(MESH_TOPOLOGY, MESH_SERVERS, mesh='sampled', mesh_peers=50)
+    assert sorted(mesh_pairs(rendered)) == sorted(mesh_pairs(validation_plan(MESH_TOPOLOGY, MESH_SERVERS)))
+
+
+def test_partitioned_mesh_probes_one_pair_per_path_class_each_way():
+    rendered = validation_plan(MESH_TOPOLOGY, MESH_SERVERS, mesh='partitioned')
+    flows = [f for f in rendered['flows'] if f['source'] == 'mesh']
+    assert sorted((f['path'], f['src'], f['dst']) for f in flows) == [
+        ('l2', 'x-1', 'x-2'), ('l2', 'x-2', 'x-1'), ('l3', 'x-1', 'y-1'), ('l3', 'y-1', 'x-1')]
+    assert rendered['mesh']['pairs'] == 4
+
+
+def test_declared_flows_are_probed_whatever_the_mesh():
+    rendered = validation_plan(TOPOLOGY, SERVERS, '198.18.0.1', mesh='partitioned')
+    assert {f['id'] for f in rendered['flows'] if f['source'] == 'declared'} == {
+        f['id'] for f in plan()['flows'] if f['source'] == 'declared'}
+    assert rendered['mesh']['mode'] == 'partitioned'
+
+
+@pytest.mark.parametrize('mesh, peers, message', [
+    ('star', 3, "mesh: 'star' is not one of full, sampled, partitioned"),
+    ('sampled', 0, 'mesh_peers: a sampled mesh needs a whole number of peers of at least 1, got 0'),
+])
+def test_a_mesh_that_cannot_be_planned_is_named(mesh, peers, message):
+    with pytest.raises(CloudError, match=re.escape(message)):
+        validation_plan(MESH_TOPOLOGY, MESH_SERVERS, mesh=mesh, mesh_peers=peers)

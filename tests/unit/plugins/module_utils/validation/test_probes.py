@@ -351,6 +351,16 @@ def test_parallel_one_runs_one_at_a_time():
     assert time.monotonic() - started >= 0.3
 
 
+def test_targets_whose_turn_comes_after_the_time_budget_say_so():
+    targets = [{'address': '10.0.0.%d' % i, 'name': 'n%d' % i} for i in range(3)]
+    results = probe_targets(targets, parallel=1, runner=slow_runner({t['address']: 0.2 for t in targets}),
+                            time_budget=0.1, budget=30)
+    assert results[0]['outcome'] == 'connected' and 'budget_spent' not in results[0]
+    assert [r['budget_spent'] for r in results[1:]] == [True, True]
+    assert [r['outcome'] for r in results[1:]] == [None, None]
+    assert results[1]['detail'] == 'not probed: the time budget of 30s was spent'
+
+
 def test_path_mtu_only_for_targets_that_answer():
     results = probe_targets([{'address': '10.0.0.1'}, {'address': '192.0.2.1'}], path_mtu=True,
                             runner=slow_runner({}))

@@ -221,3 +221,24 @@ def test_check_mode_binds_nothing_and_names_a_port_in_use():
     assert pt.ensure_receiver(port, 10, check_mode=True) == {
         'changed': True, 'listener': {'pid': None, 'port': port, 'listen_for': 10, 'tool': 'python'}}
     assert pt.find_receivers(port) == []
+
+
+def test_a_bandwidth_cap_paces_the_tcp_sender():
+    sender, receiver = socket.socketpair()
+    received = []
+
+    def drain():
+        while True:
+            data = receiver.recv(1 << 20)
+            if not data:
+                return
+            received.append(len(data))
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    buckets = [0]
+    pt.send_tcp(sender, 1.0, buckets, bandwidth=8)  # 8 Mbit/s: about 1 MB in a second
+    sender.close()
+    reader.join()
+    receiver.close()
+    assert 0.5e6 <= sum(received) <= 1e6 + 2 * pt.CHUNK, sum(received)

@@ -205,3 +205,35 @@ def test_a_floating_ip_moved_to_an_undeclared_server_fails_twice():
     assert names(report, 'fail') == ['fip db reachable', 'fip web reachable']
     assert check(report, 'fip web reachable')['reason'] == 'web has no floating IP, though the topology gives it one'
     assert check(report, 'fip db reachable')['reason'].endswith('; the topology gives db no floating IP')
+
+
+def test_a_reachability_check_carries_the_loss_of_its_probe():
+    runs = healthy_probes()
+    for run in runs:
+        for result in run['results']:
+            result.update(sent=5, received=4 if result['name'] == 'db->web icmp' else (5 if result['outcome'] == 'connected' else 0))
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=runs)
+    assert check(report, 'reach db->web icmp')['loss_pct'] == 20.0
+    assert check(report, 'reach web->db tcp/5432')['loss_pct'] == 0.0
+    assert check(report, 'reach web->db tcp/22')['loss_pct'] == 100.0
+    assert 'loss_pct' not in check(report, 'pmtu db->web')
+
+
+def test_flows_the_time_budget_left_out_fail_saying_so():
+    runs = healthy_probes()
+    runs[0]['results'] = [dict(result, outcome=None, budget_spent=True, detail='not probed: the time budget of 5s was spent')
+                          for result in runs[0]['results']]
+    runs[1] = {'src': runs[1]['item']['src'], 'failed': True, 'budget_spent': True,
+               'msg': 'the time budget of 5s was spent before its turn came'}
+    report = build_report(RUN, PLAN, kinds=PROBED, probes=runs)
+    failed = [c for c in report['checks'] if c['verdict'] == 'fail']
+    sources = {runs[0]['item']['src'], runs[1]['src']}
+    assert failed and {c['labels']['src'] for c in failed} == sources
+    assert all(c['reason'] in ('not probed: the time budget of 5s was spent',
+                               'not probed: the time budget of 5s was spent before its turn came') for c in failed), failed
+
+
+def test_probes_waited_for_as_async_jobs_are_read_like_any_other():
+    runs = [{'item': {'ansible_job_id': 'j%d' % i, 'item': run['item'], 'started': 1}, 'finished': 1,
+             'results': run['results']} for i, run in enumerate(healthy_probes())]
+    assert names(build_report(RUN, PLAN, kinds=PROBED, probes=runs), 'fail') == []
