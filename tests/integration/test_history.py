@@ -95,7 +95,10 @@ def test_a_rule_removed_since_the_last_green_run_is_a_regression_explained_by_th
 
     # Behind the collection's back: db's group loses the rule that lets web reach the database.
     assert run('security_group', name='db', rules=[{'protocol': 'icmp'}])['changed']
-    proc, second, failed = validate(lab, tmp_path / 'second', store, *FLOWS)
+    try:
+        proc, second, failed = validate(lab, tmp_path / 'second', store, *FLOWS)
+    finally:  # provisioning again puts the declared rules back
+        assert playbook('provision.yml', lab, '-e', 'report_dir=%s' % (tmp_path / 'manifest')).returncode == 0
     assert proc.returncode != 0
     assert failed == ['reach web->db tcp/5432', 'regression reach l3']
     assert second['baseline']['run_id'] == RUN_ID and second['baseline']['verdict'] == 'pass'

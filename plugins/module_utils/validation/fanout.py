@@ -65,6 +65,12 @@ def _child(write_fd, where, work, payload, enter):
     """In the forked child: enter, work, write the result as JSON, exit without running the parent's handlers."""
     try:
         enter(where)
+        # setns into a PID namespace moves only the children that follow, so the work runs in a
+        # grandchild: a member of the VM's PID namespace, whose /proc/self the VM's /proc shows.
+        worker = os.fork()
+        if worker:
+            os.waitpid(worker, 0)
+            os._exit(0)  # pylint: disable=protected-access  # the grandchild wrote the result
         data = json.dumps(work(payload))
     except BaseException as exc:  # pylint: disable=broad-except  # reported as the job's failure
         data = json.dumps({'failed': True, 'msg': '%s: %s' % (type(exc).__name__, exc)})

@@ -16,6 +16,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import n
 from ansible_collections.cloudops.multicloud.plugins.module_utils.servers import server_names
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology import topology_rules
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.policy import admitting_rule
+from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.history import topology_key
 
 OUTSIDE = 'outside'
 DEFAULT_MTU = 1500
@@ -180,9 +181,9 @@ class Plan:
         return flows
 
     def mesh_seed(self):
-        """What a sampled mesh is drawn from: the topology's name, so every run of it probes the same
-        pairs and its baselines compare; the run id where the topology has no name."""
-        return str(self.topology.get('name') or self.topology.get('run_id') or '')
+        """What a sampled mesh is drawn from: the key of the topology's history (its name, or a digest
+        of its spec), so every run of it probes the same pairs and its baselines compare."""
+        return topology_key(self.topology)
 
     def mesh_pairs(self):
         """The (src, dst) names the mesh probes: every ordered pair (full), ``mesh_peers`` peers per
