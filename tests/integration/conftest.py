@@ -183,31 +183,25 @@ def openstack_settings(openstack_clouds_file):
         return yaml.safe_load(handle)['clouds']['openstack-local']
 
 
-# The PostgreSQL results store: the server of tests/clouds/postgresql/up, started once per session
-# (and stopped at its end if this session started it).
-POSTGRESQL_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'postgresql')
+def local_service(name, state):
+    """What tests/clouds/<name>/up prints (its address), for the session; stopped at its end when
+    this session started it (``state``: the file under .state/ that says it runs)."""
+    harness = os.path.join(os.path.dirname(__file__), '..', 'clouds', name)
+    started = not os.path.exists(os.path.join(harness, '.state', state))
+    proc = subprocess.run([os.path.join(harness, 'up')], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, 'tests/clouds/%s/up failed:\n%s' % (name, proc.stderr[-4000:])
+    yield proc.stdout.strip()
+    if started:
+        subprocess.run([os.path.join(harness, 'down')], check=True)
 
 
 @pytest.fixture(scope='session')
 def postgresql_dsn():
-    started = not os.path.exists(os.path.join(POSTGRESQL_HARNESS, '.state', 'dsn'))
-    proc = subprocess.run([os.path.join(POSTGRESQL_HARNESS, 'up')], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, 'tests/clouds/postgresql/up failed:\n' + proc.stderr[-4000:]
-    yield proc.stdout.strip()
-    if started:
-        subprocess.run([os.path.join(POSTGRESQL_HARNESS, 'down')], check=True)
-
-
-# The Pushgateway of tests/clouds/pushgateway/up, started once per session (and stopped at its end
-# if this session started it).
-PUSHGATEWAY_HARNESS = os.path.join(os.path.dirname(__file__), '..', 'clouds', 'pushgateway')
+    """The DSN of a real PostgreSQL on 127.0.0.1, for the results store."""
+    yield from local_service('postgresql', 'dsn')
 
 
 @pytest.fixture(scope='session')
 def pushgateway_url():
-    started = not os.path.exists(os.path.join(PUSHGATEWAY_HARNESS, '.state', 'pid'))
-    proc = subprocess.run([os.path.join(PUSHGATEWAY_HARNESS, 'up')], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, 'tests/clouds/pushgateway/up failed:\n' + proc.stderr[-4000:]
-    yield proc.stdout.strip()
-    if started:
-        subprocess.run([os.path.join(PUSHGATEWAY_HARNESS, 'down')], check=True)
+    """The URL of a real Prometheus Pushgateway on 127.0.0.1."""
+    yield from local_service('pushgateway', 'pid')

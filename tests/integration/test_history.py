@@ -18,7 +18,8 @@ import jsonschema
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from lab_helpers import LAB, lab_namespaces, lab_provider, purge_lab
+from lifecycle_helpers import playbook as run_playbook, provisioned_lab
+from lab_helpers import LAB, lab_provider
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
@@ -33,23 +34,14 @@ THROUGHPUT = ['-e', '{"validate_checks": ["throughput"]}']
 
 
 def playbook(name, clouds_file, *extra, store=None):
-    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_NOCOLOR='1')
-    if store:
-        env['CLOUDOPS_RESULTS_STORE'] = store
-    return subprocess.run([PLAYBOOK, str(ROOT / 'playbooks' / name), '-e', 'cloud=%s' % LAB, '-e', 'run_id=%s' % RUN_ID]
-                          + list(extra), capture_output=True, text=True, env=env, timeout=900, check=False)
+    return run_playbook(name, clouds_file, LAB, RUN_ID, *extra,
+                        env={'CLOUDOPS_RESULTS_STORE': store} if store else None)
 
 
 @pytest.fixture(scope='module')
 def lab(clouds_file, tmp_path_factory):
-    purge_lab(LAB)
-    proc = playbook('provision.yml', clouds_file, '-e', 'report_dir=%s' % tmp_path_factory.mktemp('manifest'))
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    yield clouds_file
-    proc = playbook('teardown.yml', clouds_file)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert lab_namespaces('cloudops-%s-' % LAB) == []
+    with provisioned_lab(clouds_file, RUN_ID, tmp_path_factory.mktemp('manifest')):
+        yield clouds_file
 
 
 def validate(clouds_file, report_dir, store, *extra):

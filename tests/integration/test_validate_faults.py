@@ -8,7 +8,6 @@ collection's back (kernel or API), validated, and undone.
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -17,7 +16,8 @@ import jsonschema
 import pytest
 
 
-from lab_helpers import LAB, lab_namespaces, lab_provider, purge_lab
+from lifecycle_helpers import playbook as run_playbook, provisioned_lab
+from lab_helpers import LAB, lab_namespaces, lab_provider
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = str(pathlib.Path(sys.executable).with_name('ansible-playbook'))
@@ -30,10 +30,7 @@ L3_PAIRS = ['web->db', 'cache->db', 'db->web', 'db->cache']
 
 
 def playbook(name, clouds_file, *extra):
-    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_NOCOLOR='1')
-    return subprocess.run([PLAYBOOK, str(ROOT / 'playbooks' / name), '-e', 'cloud=%s' % LAB, '-e', 'run_id=%s' % RUN_ID]
-                          + list(extra), capture_output=True, text=True, env=env, timeout=900, check=False)
+    return run_playbook(name, clouds_file, LAB, RUN_ID, *extra)
 
 
 def sh(*argv):
@@ -42,13 +39,8 @@ def sh(*argv):
 
 @pytest.fixture(scope='module')
 def lab(clouds_file, tmp_path_factory):
-    purge_lab(LAB)
-    proc = playbook('provision.yml', clouds_file, '-e', 'report_dir=%s' % tmp_path_factory.mktemp('manifest'))
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    yield clouds_file
-    proc = playbook('teardown.yml', clouds_file)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    assert lab_namespaces('cloudops-%s-' % LAB) == []
+    with provisioned_lab(clouds_file, RUN_ID, tmp_path_factory.mktemp('manifest')):
+        yield clouds_file
 
 
 def servers():

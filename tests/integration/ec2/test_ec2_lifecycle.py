@@ -71,17 +71,17 @@ def test_servers_in_moto_default_group_are_judged_unreachable_and_torn_down(ec2_
 
 def test_a_rule_revoked_with_boto3_fails_exactly_the_expectation_it_breaks(ec2_clouds_file, aws, ec2_clean, tmp_path):
     run_id = 'pytest-ec2-revoked'
-    proc = playbook('provision.yml', ec2_clouds_file, 'aws-local', run_id, tmp_path)
+    proc = playbook('provision.yml', ec2_clouds_file, 'aws-local', run_id, '-e', 'report_dir=%s' % tmp_path)
     try:
         assert proc.returncode == 0, proc.stdout[-4000:]
         [group] = aws.describe_security_groups(Filters=[{'Name': 'tag:run-id', 'Values': [run_id]},
                                                         {'Name': 'group-name', 'Values': ['db']}])['SecurityGroups']
         [postgres] = [p for p in group['IpPermissions'] if p.get('FromPort') == 5432]
         aws.revoke_security_group_ingress(GroupId=group['GroupId'], IpPermissions=[postgres])
-        proc = playbook('validate.yml', ec2_clouds_file, 'aws-local', run_id, tmp_path)
+        proc = playbook('validate.yml', ec2_clouds_file, 'aws-local', run_id, '-e', 'report_dir=%s' % tmp_path)
         report = json.loads((tmp_path / 'report.json').read_text())
     finally:
-        playbook('teardown.yml', ec2_clouds_file, 'aws-local', run_id, tmp_path)
+        playbook('teardown.yml', ec2_clouds_file, 'aws-local', run_id)
     assert proc.returncode != 0
     assert report['summary']['failed_checks'] == ['reach web->db tcp/5432'], report['summary']
     [lost] = [c for c in report['checks'] if c['verdict'] == 'fail']
