@@ -14,7 +14,7 @@ PATHS = ('l2', 'l3', 'north-south')
 # clean runs, while a rate cap or a lost rule still shows.
 DEFAULTS = {
     'rtt_p99_ratio': 3.0,        # p99 RTT above baseline x ratio ...
-    'rtt_p99_margin_ms': 2.0,    # ... and more than this above it
+    'rtt_p99_margin_ms': 10.0,   # ... and more than this above it
     'throughput_ratio': 0.25,    # mean throughput below baseline x ratio
     'path_mtu': True,            # any path MTU lower than the baseline's
 }
