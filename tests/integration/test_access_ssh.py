@@ -147,7 +147,7 @@ def test_bad_access_fails_in_one_line_before_anything_is_created(clouds_file, tm
 def test_probes_fanned_out_pass_as_one_guest_at_a_time_does(lab, access):
     # Over SSH as async jobs, two guests at a time; entered with netns from one controller task,
     # which starts no responder on tcp/22, where the guests' sshd answers.
-    proc, report, failed = validate(lab, '-e', 'access_mode=%s' % access, '-e', 'validate_parallel=2')
+    proc, report, failed = validate(lab, '-e', 'access_mode=%s' % access, '-e', 'validate_parallel=2', '-e', 'validate_parallel_ssh=2')
     assert failed == {} and proc.returncode == 0, (failed, proc.stdout[-3000:])
     assert report['run']['access'] == access
     marker = 'Start the batch' if access == 'ssh' else 'many VMs at once'
