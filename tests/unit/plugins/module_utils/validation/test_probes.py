@@ -384,11 +384,17 @@ def test_wait_for_probes_until_the_outcome_is_wanted():
 @pytest.fixture
 def echo_port():
     """A UDP echo and a TCP listener on one loopback port."""
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(('127.0.0.1', 0))
-    port = udp.getsockname()[1]
-    tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    tcp.bind(('127.0.0.1', port))
+    for _attempt in range(20):  # the TCP side of a free UDP port may be taken by another process
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(('127.0.0.1', 0))
+        port = udp.getsockname()[1]
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            tcp.bind(('127.0.0.1', port))
+            break
+        except OSError:
+            udp.close()
+            tcp.close()
     tcp.listen(16)
     stop = threading.Event()
 
