@@ -105,11 +105,12 @@ def results_store_credential(job_dir, dsn, pushgateway_url):
 
 
 def pushed(pushgateway_url, run_id):
-    """{family: value} of what the run pushed to the Pushgateway."""
+    """{family: value} of what the run on the test lab pushed to the Pushgateway."""
     with urllib.request.urlopen(pushgateway_url + '/metrics', timeout=10) as response:
         text = response.read().decode('utf-8')
     return {sample.name: sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-            if sample.labels.get('job') == 'cloudops_validation' and sample.labels.get('run_id') == run_id}
+            if sample.labels.get('job') == 'cloudops_validation' and sample.labels.get('run_id') == run_id
+            and sample.labels.get('cloud') == LAB}
 
 
 def survey_answers(template, **answers):

@@ -180,6 +180,7 @@ def test_the_runs_metrics_reach_a_textfile_and_the_pushgateway(lab, pushgateway_
                                                             'topology': report['run']['topology_key']}
     with urllib.request.urlopen(pushgateway_url + '/metrics', timeout=10) as response:
         served = [s for f in text_string_to_metric_families(response.read().decode('utf-8')) for s in f.samples
-                  if s.name == 'cloudops_validation_checks' and s.labels.get('run_id') == RUN_ID]
+                  if s.name == 'cloudops_validation_checks' and s.labels.get('run_id') == RUN_ID
+                  and s.labels.get('cloud') == LAB]
     assert [(s.labels['job'], s.labels['cloud'], s.value) for s in served] == [
         ('cloudops_validation', LAB, report['summary']['checks'])]
