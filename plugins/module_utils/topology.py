@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.access import check_access
-from ansible_collections.cloudops.multicloud.plugins.module_utils.addressing import parse_cidr
+from ansible_collections.cloudops.multicloud.plugins.module_utils.addressing import check_no_overlap, parse_cidr
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.regressions import regression_thresholds
@@ -91,8 +91,11 @@ def check_topology(spec):
         raise CloudError('name: %r is not a name; it keys the topology\'s run history' % (spec['name'],))
     regression_thresholds(spec.get('regressions'))
     networks, network_names = _entries(spec, 'networks')
+    ranges = {}
     for index, network in enumerate(networks):
-        parse_cidr(network.get('cidr'), 'networks[%d].cidr' % index)
+        cidr = parse_cidr(network.get('cidr'), 'networks[%d].cidr' % index)
+        check_no_overlap(cidr, ranges, 'networks[%d].cidr' % index)
+        ranges['network %r' % network['name']] = str(cidr)
         mtu = network.get('mtu')
         if mtu is not None and (not isinstance(mtu, int) or not 576 <= mtu <= 9216):  # 9216: the largest jumbo frame clouds offer
             raise CloudError('networks[%d].mtu: %r is not a number in 576-9216' % (index, mtu))

@@ -32,6 +32,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.loca
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.names import (
     HOSTNAME_MAX, LabNames, ifname, new_id,
 )
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
 
 STATE_ROOT = '/run/cloudops-multicloud'
 EXTERNAL = 'external'
@@ -208,10 +209,15 @@ class LocalProvider(Provider):
             raise NotFound('%s %s no longer exists in lab %s' % (kind, rid, self.cloud))
         return rec
 
-    def _by_name(self, data, kind, name, field):
+    def _by_name(self, data, kind, name, field, labels=None):
+        """The one ``kind`` named ``name``; with a run-id in ``labels``, that run's one comes first,
+        so runs that reuse names never see each other's."""
         if kind == 'network' and name == EXTERNAL:
             return None
         found = [r for r in data[kind + 's'].values() if r['name'] == name]
+        run = (labels or {}).get(RUN_ID_LABEL)
+        in_run = [r for r in found if run and r.get('labels', {}).get(RUN_ID_LABEL) == run]
+        found = in_run or found
         if not found:
             raise NotFound('%s: %s %r does not exist in lab %s' % (field, kind.replace('_', ' '), name, self.cloud))
         if len(found) > 1:
@@ -446,13 +452,16 @@ class LocalProvider(Provider):
     def _plan_create_subnet(self, data, name, desired):
         if not desired.get('network'):
             raise CloudError('network: a subnet needs the name of its network')
-        network = self._by_name(data, 'network', desired['network'], 'network')
+        network = self._by_name(data, 'network', desired['network'], 'network', desired.get('labels'))
         if network is None:
             raise CloudError('network: the external network\'s addresses are managed by the lab')
         cidr = addressing.parse_cidr(desired.get('cidr'))
         if network.get('cidr') and not cidr.subnet_of(ipaddress.IPv4Network(network['cidr'])):
             raise CloudError('cidr: %s is outside network %r, whose range is %s' % (cidr, network['name'], network['cidr']))
-        others = {'subnet %r' % s['name']: s['cidr'] for s in data['subnets'].values()}
+        # Ranges are private to a run, as tenant networks are on a cloud: only the run's own may not overlap.
+        run = (desired.get('labels') or {}).get(RUN_ID_LABEL)
+        others = {'subnet %r' % s['name']: s['cidr'] for s in data['subnets'].values()
+                  if s.get('labels', {}).get(RUN_ID_LABEL) == run}
         others['the external network'] = str(self.external)
         addressing.check_no_overlap(cidr, others)
         self._check_labels(desired.get('labels'))
@@ -491,7 +500,7 @@ class LocalProvider(Provider):
     def _wanted_subnets(self, data, router, interfaces, external_network):
         wanted = []
         for index, name in enumerate(interfaces or []):
-            subnet = self._by_name(data, 'subnet', name, 'interfaces[%d]' % index)
+            subnet = self._by_name(data, 'subnet', name, 'interfaces[%d]' % index, router['labels'])
             for owner, port in self._ports(data):
                 if port['subnet_id'] == subnet['id'] and owner['id'] != router['id'] \
                         and owner['id'] in data['routers']:
@@ -693,7 +702,7 @@ class LocalProvider(Provider):
         old_router = data['routers'].get(rec['router_id'])
         rec['server_id'] = rec['fixed_address'] = rec['router_id'] = None
         if changes['server']:
-            server = self._by_name(data, 'server', changes['server'], 'server')
+            server = self._by_name(data, 'server', changes['server'], 'server', rec['labels'])
             taken = [f['address'] for f in data['floating_ips'].values()
                      if f['server_id'] == server['id'] and f['id'] != rec['id']]
             if taken:
@@ -746,9 +755,10 @@ class LocalProvider(Provider):
             raise NotFound('size: %r is not in the lab catalog (%s)'
                            % (size, ', '.join(s.name for s in catalog.SIZES)))
         self._check_labels(desired.get('labels'))
-        groups = [self._by_name(data, 'security_group', g, 'security_groups[%d]' % i)['id']
+        labels = desired.get('labels')
+        groups = [self._by_name(data, 'security_group', g, 'security_groups[%d]' % i, labels)['id']
                   for i, g in enumerate(desired.get('security_groups') or [])]
-        key = self._by_name(data, 'keypair', desired['key_name'], 'key_name') if desired.get('key_name') else None
+        key = self._by_name(data, 'keypair', desired['key_name'], 'key_name', labels) if desired.get('key_name') else None
         rec = {'id': new_id(self._taken_ids(data)), 'name': name, 'status': 'BUILD', 'power': 'on',
                'ruleset': _digest(nftables.security_ruleset(None, {})),  # a new namespace has no table
                'image': image, 'size': size, 'security_group_ids': groups,
@@ -757,7 +767,7 @@ class LocalProvider(Provider):
         netns = self.names.server(rec['id'])
         for index, want in enumerate(desired.get('networks') or []):
             where = 'networks[%d]' % index
-            network = self._by_name(data, 'network', want['name'], where + '.name')
+            network = self._by_name(data, 'network', want['name'], where + '.name', desired.get('labels'))
             if network is None:
                 raise CloudError('%s.name: servers attach to lab networks, not to %r; use a floating IP'
                                  % (where, EXTERNAL))
@@ -846,7 +856,7 @@ class LocalProvider(Provider):
         rec['labels'] = changes.get('labels', rec['labels'])
         if 'security_groups' in changes:
             rec['security_group_ids'] = [
-                self._by_name(data, 'security_group', g, 'security_groups[%d]' % i)['id']
+                self._by_name(data, 'security_group', g, 'security_groups[%d]' % i, rec['labels'])['id']
                 for i, g in enumerate(changes['security_groups'])]
         return lambda: None
 

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: cloudops.multicloud contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the topology module does with its options: plan, keep or read a plan file, check,
+apply, audit; the module itself only declares them."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.topology import check_topology
+from ansible_collections.cloudops.multicloud.plugins.module_utils.topology_plan import (
+    apply_plan, batch_steps, drift_checks, drift_of, list_run, make_plan, plan_from_dict, refuse_if_changed,
+    render_plan, run_labels, teardown_plan,
+)
+
+
+def _read_plan(path):
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return plan_from_dict(json.load(handle))
+    except OSError as exc:
+        raise CloudError('apply_plan: cannot read %s: %s' % (path, exc.strerror))
+    except ValueError as exc:
+        raise CloudError('apply_plan: %s is not JSON: %s' % (path, exc))
+
+
+def _write_plan(path, plan):
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path))
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            json.dump(plan.to_dict(), stream, indent=2, sort_keys=True, default=str)
+            stream.write('\n')
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise CloudError('plan_file: cannot write %s: %s' % (path, exc.strerror))
+
+
+def _check_labels(labels):
+    for key, value in (labels or {}).items():
+        if not isinstance(value, str):
+            raise CloudError('labels.%s: label values are strings, got %r' % (key, value))
+
+
+def _spec(params):
+    """(topology, run id) from the options, refused in one line before anything is listed."""
+    topology = params.get('topology')
+    if topology is not None:
+        try:
+            check_topology(topology)
+        except CloudError as exc:
+            raise CloudError('topology.%s' % exc)
+    run_id = params.get('run_id') or (topology or {}).get('run_id')
+    if not run_id:
+        raise CloudError('run_id: required, or the topology\'s run_id')
+    if topology is not None and str(topology['run_id']) != run_id:
+        raise CloudError('run_id: %r is not the topology\'s run_id %r' % (run_id, topology['run_id']))
+    if topology is None and params['state'] != 'absent':
+        raise CloudError('topology: required with state=%s, unless apply_plan is given' % params['state'])
+    return topology, str(run_id)
+
+
+def _network_mtu(provider, topology):
+    """Whether declared MTUs are sent: clouds that fix network MTUs themselves refuse them."""
+    if not any(n.get('mtu') for n in topology.get('networks') or []):
+        return True
+    return provider.describe().get('capabilities', {}).get('network_mtu', True)
+
+
+def run_topology(provider, params, check_mode=False):
+    _check_labels(params.get('labels'))
+    if params.get('apply_plan'):
+        if params['state'] != 'present':
+            raise CloudError('apply_plan: applies with state=present only, got state=%s' % params['state'])
+        plan = _read_plan(params['apply_plan'])
+        if plan.cloud != provider.cloud:
+            raise CloudError('apply_plan: the plan is for cloud %s, not %s' % (plan.cloud, provider.cloud))
+        state = list_run(provider, plan.run_id)
+        refuse_if_changed(plan, state)
+    else:
+        topology, run_id = _spec(params)
+        state = list_run(provider, run_id)
+        if params['state'] == 'absent':
+            plan = teardown_plan(provider, run_id, state)
+        else:
+            plan = make_plan(provider, topology, run_id, run_labels(run_id, params.get('labels')), state,
+                             network_mtu=_network_mtu(provider, topology))
+        if params.get('plan_file'):
+            _write_plan(params['plan_file'], plan)
+    result = {'plan': [step.to_dict() for step in plan.steps], 'counts': plan.counts(),
+              'fingerprint': plan.fingerprint, 'diff': {'prepared': render_plan(plan)}, 'drift': [], 'checks': []}
+    if params['state'] == 'audit':
+        result['drift'], result['checks'] = drift_of(plan), drift_checks(plan)
+        after = state
+        if params['fail_on_drift'] and result['drift']:
+            raise CloudError('drift: %d resources of run %s differ from the topology: %s' % (
+                len(result['drift']), plan.run_id, '; '.join('%s %s %s' % (d['kind'], d['name'], d['drift'])
+                                                        for d in result['drift'])), **_outputs(result, after))
+        return dict(_outputs(result, after), changed=False)
+    provider.check_many(batch_steps(plan))
+    # Check mode returns the resources as they are; the plan says what would become of them.
+    after = state
+    if plan.changes and not check_mode:
+        try:
+            apply_plan(provider, plan)
+        except CloudError as exc:
+            # What exists is still the run's: teardown by run id finds it.
+            raise CloudError('%s (run %s is partly applied; its resources carry its labels)' % (exc, plan.run_id),
+                             **exc.details)
+        after = list_run(provider, plan.run_id)
+    return dict(_outputs(result, after), changed=bool(plan.changes))
+
+
+def _outputs(result, state):
+    """The result with the run's resources, and its servers sorted by name."""
+    servers = sorted(state['server'].values(), key=lambda s: s['name'])
+    return dict(result, resources=state, servers=servers)
