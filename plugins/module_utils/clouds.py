@@ -9,6 +9,7 @@ import os
 import re
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import parse_lease
 
 try:
     import yaml
@@ -28,13 +29,15 @@ CLOUD_NAME = re.compile(r'^[a-z0-9][a-z0-9_-]{0,31}$')
 
 # How the controller reaches a remote cloud's guests (the local lab is always reachable).
 ACCESS_KEYS = {'data_plane', 'ssh_user', 'jump_host', 'ssh_from'}
+# Every provider's: how long what the roles create there lives (leases.py).
+COMMON_KEYS = {'provider', 'lease'}
 # Keys each provider accepts; anything else is a typo worth naming.
 PROVIDER_KEYS = {
-    'local': {'provider', 'state_dir', 'external_cidr'},
-    'openstack': {'provider', 'cloud', 'clouds_yaml', 'auth', 'auth_type', 'region_name', 'interface',
-                  'identity_api_version', 'verify', 'cacert', 'external_network', 'image', 'size'} | ACCESS_KEYS,
-    'libcloud': {'provider', 'driver', 'region', 'key', 'secret', 'host', 'port', 'secure',
-                 'extra', 'image', 'size'} | ACCESS_KEYS,
+    'local': {'state_dir', 'external_cidr'} | COMMON_KEYS,
+    'openstack': {'cloud', 'clouds_yaml', 'auth', 'auth_type', 'region_name', 'interface', 'identity_api_version',
+                  'verify', 'cacert', 'external_network', 'image', 'size'} | ACCESS_KEYS | COMMON_KEYS,
+    'libcloud': {'driver', 'region', 'key', 'secret', 'host', 'port', 'secure', 'extra', 'image',
+                 'size'} | ACCESS_KEYS | COMMON_KEYS,
 }
 
 
@@ -95,6 +98,8 @@ def parse_clouds(text, path):
         if 'data_plane' in settings and not isinstance(settings['data_plane'], bool):
             raise CloudError('clouds file %s: %s.data_plane must be true or false, got %r'
                              % (path, key, settings['data_plane']))
+        if 'lease' in settings:
+            parse_lease(settings['lease'], 'clouds file %s: %s.lease' % (path, key))
         clouds[name] = dict(settings)
     return clouds
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ansible_collections.cloudops.multicloud.plugins.module_utils.access import check_access
 from ansible_collections.cloudops.multicloud.plugins.module_utils.addressing import check_no_overlap, parse_cidr
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import parse_lease
 from ansible_collections.cloudops.multicloud.plugins.module_utils.rules import normalize_rule
 from ansible_collections.cloudops.multicloud.plugins.module_utils.validation.regressions import regression_thresholds
 
@@ -40,8 +41,8 @@ def topology_rules(rules, networks):
     return translated
 
 
-TOPOLOGY_KEYS = {'run_id', 'cloud', 'name', 'description', 'access', 'networks', 'routers', 'security_groups',
-                 'servers', 'expect', 'sla', 'regressions'}
+TOPOLOGY_KEYS = {'run_id', 'cloud', 'name', 'description', 'access', 'lease', 'networks', 'routers',
+                 'security_groups', 'servers', 'expect', 'sla', 'regressions'}
 KEYS = {
     'networks': {'name', 'cidr', 'mtu'},
     'routers': {'name', 'interfaces', 'external'},
@@ -90,6 +91,8 @@ def check_topology(spec):
     if 'name' in spec and (not isinstance(spec['name'], str) or not spec['name'].strip()):
         raise CloudError('name: %r is not a name; it keys the topology\'s run history' % (spec['name'],))
     regression_thresholds(spec.get('regressions'))
+    if spec.get('lease') is not None:
+        parse_lease(spec['lease'])
     networks, network_names = _entries(spec, 'networks')
     ranges = {}
     for index, network in enumerate(networks):

@@ -188,8 +188,9 @@ def _server_step(record, desired, provider):
     return Step('unchanged', 'server', record['name'], before=record)
 
 
-def make_plan(provider, spec, run_id, labels, state=None, network_mtu=True):
-    """The plan that makes the run's resources what ``spec`` declares; ``state`` as list_run gives it."""
+def make_plan(provider, spec, run_id, labels, state=None, network_mtu=True, lease=None):
+    """The plan that makes the run's resources what ``spec`` declares; ``state`` as list_run gives it.
+    ``lease`` ({expires-at: ...}) labels what the plan creates; what exists keeps its own."""
     state = list_run(provider, run_id) if state is None else state
     steps, wanted = [], {kind: set() for kind in ORDER}
     for kind, name, desired in declared(spec, labels, network_mtu):
@@ -210,6 +211,9 @@ def make_plan(provider, spec, run_id, labels, state=None, network_mtu=True):
             steps.append(Step('update' if changes else 'unchanged', kind, name, changes=changes or None,
                               before=current))
     _moved_floating_ips(steps, state)
+    for step in steps:
+        if lease and step.action in ('create', 'replace'):
+            step.desired = dict(step.desired, labels=dict(step.desired['labels'], **lease))
     for kind in ORDER:
         for name, record in state[kind].items():
             if name not in wanted[kind] and not any(s.kind == kind and s.before is record for s in steps):
@@ -335,8 +339,8 @@ def _describe_changes(before, changes):
         if key == 'rules':
             parts.append(_rules_delta(have or [], want or []))
         elif key == 'labels':
-            parts.append('labels %s' % ', '.join('%s=%s' % (k, v) for k, v in sorted(want.items())
-                                                  if (have or {}).get(k) != v))
+            differing = ['%s=%s' % (k, v) for k, v in sorted(want.items()) if (have or {}).get(k) != v]
+            parts.append('labels %s' % ', '.join(differing))
         elif isinstance(want, list) and all(isinstance(item, str) for item in want + list(have or [])):
             missing, extra = sorted(set(want) - set(have or [])), sorted(set(have or []) - set(want))
             parts.append('%s: %s' % (key, ', '.join(['%s missing' % m for m in missing] + ['%s extra' % e for e in extra])))

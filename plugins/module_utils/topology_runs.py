@@ -11,6 +11,8 @@ import os
 import tempfile
 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
+from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import DEFAULT_LEASE, EXPIRES_LABEL, expires_at, parse_lease
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology import check_topology
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology_plan import (
     apply_plan, batch_steps, drift_checks, drift_of, list_run, make_plan, plan_from_dict, refuse_if_changed,
@@ -28,17 +30,17 @@ def _read_plan(path):
         raise CloudError('apply_plan: %s is not JSON: %s' % (path, exc))
 
 
-def _write_plan(path, plan):
+def _atomic_write(path, text, field):
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path))
         with os.fdopen(handle, 'w', encoding='utf-8') as stream:
-            json.dump(plan.to_dict(), stream, indent=2, sort_keys=True, default=str)
-            stream.write('\n')
+            stream.write(text)
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except OSError as exc:
-        raise CloudError('plan_file: cannot write %s: %s' % (path, exc.strerror))
+        raise CloudError('%s: cannot write %s: %s' % (field, path, exc.strerror))
 
 
 def _check_labels(labels):
@@ -72,8 +74,22 @@ def _network_mtu(provider, topology):
     return provider.describe().get('capabilities', {}).get('network_mtu', True)
 
 
+def _lease(params, topology, provider):
+    """{expires-at: ...} for what the plan creates: the option, else the topology's, else the cloud's, else 4h."""
+    for field, value in (('lease', params.get('lease')), ('topology.lease', topology.get('lease')),
+                         ('clouds file %s.lease' % provider.cloud, provider.settings.get('lease'))):
+        if value is not None:
+            seconds = parse_lease(value, field)
+            break
+    else:
+        seconds = parse_lease(DEFAULT_LEASE)
+    return {EXPIRES_LABEL: expires_at(seconds)} if seconds else None
+
+
 def run_topology(provider, params, check_mode=False):
     _check_labels(params.get('labels'))
+    if params.get('lease') is not None:
+        parse_lease(params['lease'])
     if params.get('apply_plan'):
         if params['state'] != 'present':
             raise CloudError('apply_plan: applies with state=present only, got state=%s' % params['state'])
@@ -89,31 +105,46 @@ def run_topology(provider, params, check_mode=False):
             plan = teardown_plan(provider, run_id, state)
         else:
             plan = make_plan(provider, topology, run_id, run_labels(run_id, params.get('labels')), state,
-                             network_mtu=_network_mtu(provider, topology))
+                             network_mtu=_network_mtu(provider, topology), lease=_lease(params, topology, provider))
         if params.get('plan_file'):
-            _write_plan(params['plan_file'], plan)
+            _atomic_write(params['plan_file'], json.dumps(plan.to_dict(), indent=2, sort_keys=True, default=str) + '\n',
+                          'plan_file')
     result = {'plan': [step.to_dict() for step in plan.steps], 'counts': plan.counts(),
               'fingerprint': plan.fingerprint, 'diff': {'prepared': render_plan(plan)}, 'drift': [], 'checks': []}
     if params['state'] == 'audit':
         result['drift'], result['checks'] = drift_of(plan), drift_checks(plan)
         after = state
         if params['fail_on_drift'] and result['drift']:
-            raise CloudError('drift: %d resources of run %s differ from the topology: %s' % (
-                len(result['drift']), plan.run_id, '; '.join('%s %s %s' % (d['kind'], d['name'], d['drift'])
-                                                        for d in result['drift'])), **_outputs(result, after))
+            listed = '; '.join('%s %s %s' % (d['kind'], d['name'], d['drift']) for d in result['drift'])
+            raise CloudError('drift: %d resources of run %s differ from the topology: %s'
+                             % (len(result['drift']), plan.run_id, listed), **_outputs(result, after))
         return dict(_outputs(result, after), changed=False)
     provider.check_many(batch_steps(plan))
     # Check mode returns the resources as they are; the plan says what would become of them.
     after = state
-    if plan.changes and not check_mode:
-        try:
+    if check_mode:
+        return dict(_outputs(result, after), changed=bool(plan.changes))
+    try:
+        if plan.changes:
             apply_plan(provider, plan)
-        except CloudError as exc:
-            # What exists is still the run's: teardown by run id finds it.
-            raise CloudError('%s (run %s is partly applied; its resources carry its labels)' % (exc, plan.run_id),
-                             **exc.details)
-        after = list_run(provider, plan.run_id)
+            after = list_run(provider, plan.run_id)
+    except CloudError as exc:
+        # What exists is still the run's: teardown by run id finds it, and the manifest says what it is.
+        written = _write_manifest(params.get('manifest_file'), provider, plan.run_id)
+        raise CloudError('%s (run %s is partly applied; its resources carry its labels)' % (exc, plan.run_id),
+                         **dict(exc.details, manifest=written))
+    result['manifest'] = _write_manifest(params.get('manifest_file'), provider, plan.run_id)
     return dict(_outputs(result, after), changed=bool(plan.changes))
+
+
+def _write_manifest(path, provider, run_id):
+    """manifest.json: everything labelled with the run id (key pairs too), as cloud_info lists it."""
+    if not path:
+        return None
+    resources = provider.labelled({RUN_ID_LABEL: run_id})
+    text = json.dumps({'run_id': run_id, 'cloud': provider.cloud, 'resources': resources}, indent=4, sort_keys=True)
+    _atomic_write(path, text + '\n', 'manifest_file')
+    return path
 
 
 def _outputs(result, state):

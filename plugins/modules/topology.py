@@ -51,11 +51,26 @@ options:
       - Write the plan made by this task to this path as JSON (in check mode too), to be shown,
         approved, and applied with O(apply_plan).
     type: path
+  manifest_file:
+    description:
+      - Write this JSON file after the task - the run id, the cloud, and every resource labelled with
+        the run id (key pairs too), as M(cloudops.multicloud.cloud_info) lists them. It is written when
+        applying fails part way too, so that what exists is on record.
+      - Not written in check mode or with O(state=audit).
+    type: path
   apply_plan:
     description:
       - Apply the plan in this JSON file, exactly as it was made. The task fails, changing nothing,
         when the run's resources are no longer as the plan found them.
     type: path
+  lease:
+    description:
+      - How long what this task creates may live, such as V(30m), V(4h) or V(2d), or V(never). Each
+        new resource carries the label C(expires-at) (UTC, as C(20261207T180000Z)), after which
+        M(cloudops.multicloud.expired_resources) and C(playbooks/reap.yml) delete it.
+      - Defaults to the topology's C(lease), else the cloud's C(lease) in the clouds file, else V(4h).
+      - Resources that exist keep their C(expires-at); a rerun does not extend it.
+    type: str
   fail_on_drift:
     description:
       - With O(state=audit), fail when there is drift.
@@ -130,6 +145,11 @@ drift:
   type: list
   elements: dict
   sample: [{kind: security_group, name: db, drift: differs, detail: "rule ingress tcp/5432 from 10.10.1.0/24 removed"}]
+manifest:
+  description: The path of the manifest written, or null.
+  returned: when O(manifest_file) is given and the task changes or could change the cloud
+  type: str
+  sample: reports/lab-demo/manifest.json
 checks:
   description: With O(state=audit), one report check per resource, failing where it drifted.
   returned: always
@@ -152,7 +172,9 @@ def main():
             state={'type': 'str', 'default': 'present', 'choices': ['present', 'absent', 'audit']},
             labels={'type': 'dict'},
             plan_file={'type': 'path'},
+            manifest_file={'type': 'path'},
             apply_plan={'type': 'path'},
+            lease={'type': 'str'},
             fail_on_drift={'type': 'bool', 'default': False},
         ),
         mutually_exclusive=[['apply_plan', 'topology'], ['apply_plan', 'plan_file']],

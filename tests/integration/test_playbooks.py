@@ -66,16 +66,16 @@ def test_lifecycle_tears_down_when_a_check_fails(clouds_file, lab_clean, tmp_pat
 
 
 def test_lifecycle_tears_down_when_provisioning_fails(clouds_file, lab_clean, tmp_path):
-    # The second network overlaps the first: provisioning stops there, the manifest records the
-    # first, and teardown removes it.
-    topology = (ROOT / 'playbooks/topologies/default.yml').read_text().replace('10.10.2.0/24', '10.10.1.128/25')
-    path = tmp_path / 'overlap.yml'
+    # The cloud has no such image: the whole plan is checked before anything is made, so the
+    # manifest records nothing, and teardown still runs and proves it.
+    topology = (ROOT / 'playbooks/topologies/default.yml').read_text().replace(
+        '{name: db, network: back,', '{name: db, image: no-such-image, network: back,')
+    path = tmp_path / 'no-image.yml'
     path.write_text(topology)
     proc, recap = play('lifecycle.yml', clouds_file, '-e', 'topology_file=%s' % path, '-e', 'report_dir=%s' % tmp_path)
     assert proc.returncode != 0 and recap['failed'] == 1
-    assert 'overlaps' in proc.stdout
-    manifest = json.loads((tmp_path / 'manifest.json').read_text())
-    assert {r['kind'] for r in manifest['resources']} >= {'network', 'subnet'}
+    assert "image: 'no-such-image' is not in the lab catalog" in proc.stdout
+    assert json.loads((tmp_path / 'manifest.json').read_text())['resources'] == []
     assert 'Prove nothing labelled with this run id is left' in proc.stdout
     assert lab_namespaces('cloudops-%s-' % LAB) == []
 

@@ -94,6 +94,11 @@ class LabState:
         with self._lock(fcntl.LOCK_SH):
             return self._read()
 
+    def checkpoint(self, data):
+        """Within a transaction: put the planned records on disk before the kernel work they stand
+        for starts, so a process killed during that work leaves records teardown can follow."""
+        self._write(data)
+
     @contextlib.contextmanager
     def transaction(self):
         """Yields the state; writes it back even when the body fails part way, so the

@@ -130,6 +130,7 @@ class LocalProvider(Provider):
         records = []
         with self.store.transaction() as data:
             planned = [getattr(self, '_plan_create_' + kind)(data, name, desired) for name in names]
+            self.store.checkpoint(data)
             for rec, apply in planned:
                 self._apply(rec, apply)
             if kind == 'server':
@@ -150,6 +151,7 @@ class LocalProvider(Provider):
         with self.store.transaction() as data:
             rec = self._rec(data, kind, record['id'])
             apply = getattr(self, '_plan_update_' + kind)(data, rec, changes)
+            self.store.checkpoint(data)
             try:
                 apply()
             except Exception:
