@@ -11,7 +11,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.model import MANAGED_BY
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology_plan import (
-    ORDER, Plan, Step, apply_plan, batch_steps,
+    ORDER, Plan, Step, apply_plan, checkable_steps,
 )
 
 # Key pairs depend on nothing and nothing on them once their servers are gone.
@@ -34,7 +34,8 @@ def reap_cloud(provider, now, check_mode=False):
              for kind in ORDER for record in found[kind]]
     plan = Plan(None, provider.cloud, None, steps)
     keypairs = found['keypair']
-    provider.check_many(batch_steps(plan) + [('delete', 'keypair', record, None) for record in keypairs])
+    provider.check_many(checkable_steps(plan, provider.checks_whole_batches)
+                        + [('delete', 'keypair', record, None) for record in keypairs])
     if not check_mode:
         apply_plan(provider, plan)
         provider.delete_many('keypair', keypairs)

@@ -83,6 +83,15 @@ def plan_update(kind, current, desired):
     return changes
 
 
+def in_run(records, run, labels_of):
+    """Of the records a name matches, those a lookup in run ``run`` may see: the run's own, else those
+    of no run (shared ones, made outside the collection); another run's never. No run: all of them."""
+    if not run:
+        return list(records)
+    own = [r for r in records if (labels_of(r) or {}).get(RUN_ID_LABEL) == run]
+    return own or [r for r in records if not (labels_of(r) or {}).get(RUN_ID_LABEL)]
+
+
 def labels_match(record_labels, match_labels):
     return all((record_labels or {}).get(k) == v for k, v in (match_labels or {}).items())
 
@@ -95,6 +104,9 @@ class StateMachine:
         self.kind = kind
         self.check_mode = check_mode
         self._labels = labels
+        if labels and labels.get(RUN_ID_LABEL):
+            # The names an object refers to (its network, groups, subnets) are looked up in its run.
+            provider.run_scope = labels[RUN_ID_LABEL]
 
     def find(self, name, labels=None):
         """The object named ``name``; with a run-id label, only the one of that run."""

@@ -269,6 +269,42 @@ def batch_steps(plan):
     return batch
 
 
+def references(kind, desired):
+    """(kind, name) of the objects a create or update of ``kind`` names."""
+    desired = desired or {}
+    if kind == 'subnet':
+        return {('network', desired.get('network'))}
+    if kind == 'router':
+        return {('subnet', name) for name in desired.get('interfaces') or []}
+    if kind == 'security_group':
+        return {('network', desired.get('network'))} | {
+            ('security_group', rule.get('remote_group')) for rule in desired.get('rules') or [] if rule.get('remote_group')}
+    if kind == 'server':
+        return {('network', n['name']) for n in desired.get('networks') or []} | {
+            ('security_group', g) for g in desired.get('security_groups') or []}
+    if kind == 'floating_ip':
+        return {('server', desired.get('server'))}
+    return set()
+
+
+def checkable_steps(plan, whole=False):
+    """The batch steps that can be checked before anything is applied. A provider that checks a batch
+    as a whole (``whole``: each step sees the ones before it) takes them all; others only creates and
+    updates that name nothing the plan creates, and deletes of what nothing the plan deletes depends
+    on; the rest are checked by the provider as they are applied."""
+    batch = batch_steps(plan)
+    if whole:
+        return batch
+    created = {(s.kind, s.name) for s in plan.steps if s.action in ('create', 'replace')}
+    deleted = {s.kind for s in plan.steps if s.action in ('delete', 'replace')}
+
+    def before_its_dependents_go(kind):
+        return any(later in deleted for later in ORDER[ORDER.index(kind) + 1:])
+    return [(op, kind, target, arg) for op, kind, target, arg in batch
+            if not (op in ('create', 'update') and references(kind, arg) & created)
+            and not (op == 'delete' and before_its_dependents_go(kind))]
+
+
 def _grouped(steps):
     """[(desired, [names])]: steps with equal desired fields together, in first-seen order."""
     groups = {}

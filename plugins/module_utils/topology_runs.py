@@ -15,7 +15,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology import check_topology
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology_plan import (
-    apply_plan, batch_steps, drift_checks, drift_of, list_run, make_plan, plan_from_dict, refuse_if_changed,
+    apply_plan, checkable_steps, drift_checks, drift_of, list_run, make_plan, plan_from_dict, refuse_if_changed,
     render_plan, run_labels, teardown_plan,
 )
 
@@ -96,10 +96,12 @@ def run_topology(provider, params, check_mode=False):
         plan = _read_plan(params['apply_plan'])
         if plan.cloud != provider.cloud:
             raise CloudError('apply_plan: the plan is for cloud %s, not %s' % (plan.cloud, provider.cloud))
+        provider.run_scope = plan.run_id
         state = list_run(provider, plan.run_id)
         refuse_if_changed(plan, state)
     else:
         topology, run_id = _spec(params)
+        provider.run_scope = run_id  # the names the topology gives are its run's
         state = list_run(provider, run_id)
         if params['state'] == 'absent':
             plan = teardown_plan(provider, run_id, state)
@@ -119,7 +121,7 @@ def run_topology(provider, params, check_mode=False):
             raise CloudError('drift: %d resources of run %s differ from the topology: %s'
                              % (len(result['drift']), plan.run_id, listed), **_outputs(result, after))
         return dict(_outputs(result, after), changed=False)
-    provider.check_many(batch_steps(plan))
+    provider.check_many(checkable_steps(plan, provider.checks_whole_batches))
     # Check mode returns the resources as they are; the plan says what would become of them.
     after = state
     if check_mode:

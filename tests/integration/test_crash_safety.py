@@ -3,18 +3,13 @@ reaper, cannot find and delete: checked with ip and nft, not with the collection
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from lab_helpers import LAB, PREFIX, assert_host_clean, lab_namespaces
-from lifecycle_helpers import PLAYBOOK, ROOT, playbook
+from lifecycle_helpers import killed_while, playbook
 
 STATE = '/run/cloudops-multicloud/%s/state.json' % LAB
 # Three networks, twelve servers in three bulk groups, six floating IPs: every stage lasts long
@@ -60,64 +55,12 @@ STAGES = {
 }
 
 
-def descendants(pid):
-    """Every living process below ``pid`` (Ansible runs modules in sessions of their own)."""
-    children = {}
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                with open('/proc/%s/stat' % entry) as handle:
-                    parent = int(handle.read().rsplit(')', 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(pid):
-    """SIGKILL ``pid`` and everything it started, stopped first so that none forks on meanwhile."""
-    stopped = {pid}
-    os.kill(pid, signal.SIGSTOP)
-    while True:
-        more = set(descendants(pid)) - stopped
-        if not more:
-            break
-        for child in more:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGSTOP)
-        stopped |= more
-    for victim in stopped:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(victim, signal.SIGKILL)
-
-
 def provision_killed(clouds_file, tmp_path, stage):
-    """Start provision.yml and SIGKILL it, with every process it started, once ``stage`` is seen;
-    the lab's VMs, which are detached from it as a cloud's are, live on."""
+    """Start provision.yml and SIGKILL it, with every process it started, once ``stage`` is seen."""
     topology = tmp_path / 'crash.yml'
     topology.write_text(TOPOLOGY)
-    env = dict(os.environ, CLOUDOPS_CLOUDS_FILE=clouds_file, ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    proc = subprocess.Popen([PLAYBOOK, str(ROOT / 'playbooks' / 'provision.yml'), '-e', 'cloud=%s' % LAB,
-                             '-e', 'topology_file=%s' % topology, '-e', 'report_dir=%s' % tmp_path],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    deadline = time.monotonic() + 300
-    try:
-        while proc.poll() is None and time.monotonic() < deadline:
-            if STAGES[stage](lab_records(), len(lab_namespaces('%s%s-vm-' % (PREFIX, LAB)))):
-                kill_tree(proc.pid)
-                proc.wait()
-                return
-            time.sleep(0.005)
-    finally:
-        if proc.poll() is None:
-            kill_tree(proc.pid)
-            proc.wait()
-    pytest.fail('provision finished (rc %s) before the stage %s was seen' % (proc.returncode, stage))
+    killed_while(clouds_file, LAB, topology, tmp_path,
+                 lambda: STAGES[stage](lab_records(), len(lab_namespaces('%s%s-vm-' % (PREFIX, LAB)))), stage)
 
 
 # Another run on the same lab, with the same names: teardown of the killed run must find all of

@@ -27,6 +27,10 @@ class Provider:
     reports_key_name = True
     # The region the provider works in, where the cloud has regions.
     region = None
+    # The run whose names lookups see (state_machine.in_run); None: every object on the cloud.
+    run_scope = None
+    # Whether check_many lets a step name what an earlier create step of the batch makes, of any kind.
+    checks_whole_batches = False
 
     def __init__(self, cloud, settings, timeout=180, wait=True, api_retries=3):
         self.cloud = cloud

@@ -23,8 +23,10 @@ def left_behind(aws, run_id):
         'route_tables': [t['RouteTableId'] for t in aws.describe_route_tables(Filters=tagged)['RouteTables']],
         'addresses': [a['AllocationId'] for a in aws.describe_addresses(Filters=tagged)['Addresses']],
         'internet_gateways': [g['InternetGatewayId'] for g in aws.describe_internet_gateways(Filters=tagged)['InternetGateways']],
+        # moto does not filter peering connections by tag: the tag is checked here.
         'peerings': [p['VpcPeeringConnectionId'] for p in aws.describe_vpc_peering_connections(Filters=tagged)['VpcPeeringConnections']
-                     if p['Status']['Code'] not in ('deleted', 'rejected', 'failed', 'expired')],
+                     if p['Status']['Code'] not in ('deleted', 'rejected', 'failed', 'expired')
+                     and {'Key': 'run-id', 'Value': run_id} in p.get('Tags', [])],
     }
     return {kind: ids for kind, ids in found.items() if ids}
 

@@ -23,6 +23,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libc
     Ec2ApiError, Ec2NotFound, filter_params, list_params, tag_specification, tags_of, text,
 )
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local import keys
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import in_run
 
 INSTANCES = 'reservationSet/item/instancesSet/item'
 STATUS = {'pending': 'BUILD', 'running': 'ACTIVE', 'stopping': 'SHUTOFF', 'stopped': 'SHUTOFF'}
@@ -146,7 +147,8 @@ class Resolver:
     def vpc(self, name, field):
         if name in EXTERNAL_NAMES:
             raise CloudError('%s: servers attach to VPCs, not to %r (the internet); use a floating IP' % (field, name))
-        found = self.p.api.describe('DescribeVpcs', 'vpcSet/item', filter_params({'tag:Name': name}))
+        found = in_run(self.p.api.describe('DescribeVpcs', 'vpcSet/item', filter_params({'tag:Name': name})),
+                       self.p.run_scope, tags_of)
         if not found and name.startswith('vpc-'):
             found = describe_by(self.p, 'DescribeVpcs', 'vpcSet/item', 'vpc-id', [name])
         if not found:
@@ -671,7 +673,7 @@ class ElasticIps:
         if planned and server in planned:
             self._check_routable(server, planned[server])
             return None, None
-        items = self.p.handlers['server'].items(server)
+        items = in_run(self.p.handlers['server'].items(server), self.p.run_scope, tags_of)
         if not items:
             raise NotFound('server: server %r does not exist on cloud %s' % (server, self.p.cloud))
         if len(items) > 1:

@@ -35,6 +35,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.model import N
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.libcloud.ec2_api import (
     Ec2ApiError, filter_params, tag_specification, tags_of, text,
 )
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import in_run
 
 INTERNET = 'internet'
 INTERNET_NAMES = (INTERNET, 'external')  # 'external' is the lab's name, which playbooks use
@@ -106,7 +107,8 @@ class _Handler:
         return self.api.describe(action, item_path, request)
 
     def _by_name(self, action, item_path, id_path, id_filter, name, extra=None):
-        """Items whose Name tag is ``name`` or, when it has none, whose id is ``name``."""
+        """Items whose Name tag is ``name`` or, when it has none, whose id is ``name``, among those the
+        provider's run may see."""
         filters = dict(extra or {})
         if name is None:
             return self._describe(action, item_path, filters)
@@ -115,7 +117,7 @@ class _Handler:
             seen = {text(i, id_path) for i in items}
             items += [i for i in self._describe(action, item_path, dict(filters, **{id_filter: name}))
                       if text(i, id_path) not in seen]
-        return [i for i in items if _name(i, id_path) == name]
+        return in_run([i for i in items if _name(i, id_path) == name], self.p.run_scope, tags_of)
 
     def vpcs(self, name=None, ids=None):
         if ids is not None:
@@ -514,10 +516,17 @@ class Routers(_Handler):
         for side in ('requester-vpc-info.vpc-id', 'accepter-vpc-info.vpc-id'):
             for item in self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
                                        {side: sorted(vpc_ids)}):
-                # The status filter is not honoured everywhere (moto), so the state is checked here.
-                if text(item, 'status/code') in LIVE_PEERINGS:
+                # Neither the status nor the side filters are honoured everywhere (moto): both are checked here.
+                sides = {text(item, 'requesterVpcInfo/vpcId'), text(item, 'accepterVpcInfo/vpcId')}
+                if text(item, 'status/code') in LIVE_PEERINGS and sides & set(vpc_ids):
                     found[text(item, 'vpcPeeringConnectionId')] = item
         return list(found.values())
+
+    def _peering(self, pcx):
+        """The peering connection ``pcx``, or None (the id filter is checked here too: moto may not honour it)."""
+        return self._one([item for item in self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
+                                                          {'vpc-peering-connection-id': pcx})
+                          if text(item, 'vpcPeeringConnectionId') == pcx])
 
     def _peering_of(self, vpc_a, vpc_b):
         for item in self.peerings({vpc_a, vpc_b}):
@@ -733,8 +742,7 @@ class Routers(_Handler):
                 self.retag(pcx, _labels(peering), labels)
 
         def read():
-            return self._one(self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
-                                            {'vpc-peering-connection-id': pcx}))
+            return self._peering(pcx)
         # Acceptance needs the request through (initiating-request -> pending-acceptance), wait or not.
         peering = self._until('peering connection %s' % pcx, read, lambda p: text(p, 'status/code') != 'initiating-request')
         if text(peering, 'status/code') not in LIVE_PEERINGS:
@@ -774,8 +782,7 @@ class Routers(_Handler):
 
     def _drop_peering_if_unused(self, pcx):
         """Delete a peering connection a router made once no route table of its VPCs routes through it."""
-        peering = self._one(self._describe('DescribeVpcPeeringConnections', 'vpcPeeringConnectionSet/item',
-                                           {'vpc-peering-connection-id': pcx}))
+        peering = self._peering(pcx)
         if peering is None or text(peering, 'status/code') not in LIVE_PEERINGS or ROUTER_TAG not in tags_of(peering):
             return
         vpc_ids = {text(peering, 'requesterVpcInfo/vpcId'), text(peering, 'accepterVpcInfo/vpcId')}

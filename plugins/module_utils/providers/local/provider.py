@@ -32,7 +32,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.loca
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.local.names import (
     HOSTNAME_MAX, LabNames, ifname, new_id,
 )
-from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL, in_run
 
 STATE_ROOT = '/run/cloudops-multicloud'
 EXTERNAL = 'external'
@@ -52,6 +52,8 @@ def _digest(text):
 
 class LocalProvider(Provider):
     family = 'local'
+    # check_many plans a whole batch on a copy of the lab, so any step may name what an earlier one makes.
+    checks_whole_batches = True
 
     def __init__(self, cloud, settings, commands, timeout=180, wait=True, api_retries=3):
         super().__init__(cloud, settings, timeout=timeout, wait=wait, api_retries=api_retries)
@@ -212,14 +214,12 @@ class LocalProvider(Provider):
         return rec
 
     def _by_name(self, data, kind, name, field, labels=None):
-        """The one ``kind`` named ``name``; with a run-id in ``labels``, that run's one comes first,
-        so runs that reuse names never see each other's."""
+        """The one ``kind`` named ``name`` among those the run of ``labels`` (or the provider's run
+        scope) may see, so runs that reuse names never see each other's."""
         if kind == 'network' and name == EXTERNAL:
             return None
-        found = [r for r in data[kind + 's'].values() if r['name'] == name]
-        run = (labels or {}).get(RUN_ID_LABEL)
-        in_run = [r for r in found if run and r.get('labels', {}).get(RUN_ID_LABEL) == run]
-        found = in_run or found
+        found = in_run([r for r in data[kind + 's'].values() if r['name'] == name],
+                       (labels or {}).get(RUN_ID_LABEL) or self.run_scope, lambda r: r.get('labels'))
         if not found:
             raise NotFound('%s: %s %r does not exist in lab %s' % (field, kind.replace('_', ' '), name, self.cloud))
         if len(found) > 1:

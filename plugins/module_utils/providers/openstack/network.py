@@ -19,6 +19,8 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.model import F
 from ansible_collections.cloudops.multicloud.plugins.module_utils.providers.openstack.tags import (
     CIDR_TAG, EXTERNAL_TAG, check_labels, labels_of, own_tag, own_tags, tags_for,
 )
+from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import in_run
+
 
 # The name a task may use for the cloud's external network, whatever the cloud calls it.
 EXTERNAL_ALIAS = 'external'
@@ -28,6 +30,14 @@ OWN_DEVICE_OWNERS = ('network:dhcp', 'network:router_gateway', 'network:floating
 MTU_MIN = 68  # IPv4's minimum; the maximum is the cloud's and neutron says it when exceeded
 # The description an explicit allow-all egress rule carries, so that it differs from neutron's default.
 EXPLICIT_EGRESS = 'explicit allow-all egress rule of cloudops.multicloud'
+
+
+def record_labels(resource):
+    """Labels of a nova server (its metadata) or a neutron resource (its tags)."""
+    metadata = getattr(resource, 'metadata', None)
+    if isinstance(metadata, dict) and metadata:
+        return dict(metadata)
+    return labels_of(getattr(resource, 'tags', None))
 
 
 def joined(items):
@@ -55,7 +65,7 @@ class Handler:
 
     def one_by_name(self, kind, records, name, field):
         """The one record named ``name``, or a NotFound/ambiguity line naming ``field``."""
-        found = [r for r in records if r.name == name]
+        found = in_run([r for r in records if r.name == name], self.p.run_scope, record_labels)
         if not found:
             raise NotFound('%s: %s %r does not exist on cloud %s' % (field, kind.replace('_', ' '), name, self.p.cloud))
         if len(found) > 1:
