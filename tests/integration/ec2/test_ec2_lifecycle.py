@@ -7,28 +7,8 @@ from __future__ import annotations
 import json
 
 
+from leftover_helpers import ec2_left_behind as left_behind
 from lifecycle_helpers import lifecycle, playbook
-
-
-def left_behind(aws, run_id):
-    """Every object of the run that still exists, by kind (tags outlive deleted objects in moto)."""
-    tagged = [{'Name': 'tag:run-id', 'Values': [run_id]}]
-    live = [{'Name': 'instance-state-name', 'Values': ['pending', 'running', 'stopping', 'stopped']}]
-    found = {
-        'instances': [i['InstanceId'] for r in aws.describe_instances(Filters=tagged + live)['Reservations']
-                      for i in r['Instances']],
-        'vpcs': [v['VpcId'] for v in aws.describe_vpcs(Filters=tagged)['Vpcs']],
-        'subnets': [s['SubnetId'] for s in aws.describe_subnets(Filters=tagged)['Subnets']],
-        'security_groups': [g['GroupId'] for g in aws.describe_security_groups(Filters=tagged)['SecurityGroups']],
-        'route_tables': [t['RouteTableId'] for t in aws.describe_route_tables(Filters=tagged)['RouteTables']],
-        'addresses': [a['AllocationId'] for a in aws.describe_addresses(Filters=tagged)['Addresses']],
-        'internet_gateways': [g['InternetGatewayId'] for g in aws.describe_internet_gateways(Filters=tagged)['InternetGateways']],
-        # moto does not filter peering connections by tag: the tag is checked here.
-        'peerings': [p['VpcPeeringConnectionId'] for p in aws.describe_vpc_peering_connections(Filters=tagged)['VpcPeeringConnections']
-                     if p['Status']['Code'] not in ('deleted', 'rejected', 'failed', 'expired')
-                     and {'Key': 'run-id', 'Value': run_id} in p.get('Tags', [])],
-    }
-    return {kind: ids for kind, ids in found.items() if ids}
 
 
 def test_lifecycle_judges_every_expectation_from_configuration_and_leaves_nothing(

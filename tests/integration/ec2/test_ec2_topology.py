@@ -9,7 +9,7 @@ import pathlib
 import yaml
 
 from lifecycle_helpers import killed_while, playbook
-from test_ec2_lifecycle import left_behind
+from leftover_helpers import ec2_left_behind as left_behind
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 AWS = yaml.safe_load((ROOT / 'playbooks' / 'topologies' / 'aws-local.yml').read_text())

@@ -8,21 +8,10 @@ import json
 
 import pytest
 
+from leftover_helpers import openstack_left_behind as left_behind
 from lifecycle_helpers import ROOT, lifecycle
 
 GUESTS = ROOT / 'tests' / 'clouds' / 'openstack' / '.state' / 'guests'
-
-
-def left_behind(osc, run_id):
-    """Every object labelled with the run id that still exists, by kind, as the openstack CLI lists them."""
-    tag = 'run-id=%s' % run_id
-    found = {kind: [item['ID'] for item in osc(*argv, '--tags', tag)]
-             for kind, argv in (('networks', ('network', 'list')), ('subnets', ('subnet', 'list')),
-                                ('routers', ('router', 'list')), ('floating_ips', ('floating', 'ip', 'list')),
-                                ('security_groups', ('security', 'group', 'list')))}
-    found['servers'] = [s['ID'] for s in osc('server', 'list', '--long')
-                        if 'run-id' in str(s.get('Properties')) and run_id in str(s.get('Properties'))]
-    return {kind: ids for kind, ids in found.items() if ids}
 
 
 @pytest.mark.usefixtures('os_clean')
