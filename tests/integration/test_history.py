@@ -116,7 +116,13 @@ def test_a_rule_removed_since_the_last_green_run_is_a_regression_explained_by_th
 
 def test_a_rate_cap_on_one_path_is_a_throughput_regression_on_that_path_class_only(lab, tmp_path):
     store = str(tmp_path / 'results.sqlite')
-    proc, _report, failed = validate(lab, tmp_path / 'clean', store, *THROUGHPUT)
+    # The cap takes l3 to under 0.02x; 0.1x keeps the paths it leaves alone clear of the noise of a
+    # machine that runs other tests beside this one (UDP down to 0.24x was seen).
+    topology = tmp_path / 'thresholds.yml'
+    topology.write_text((ROOT / 'playbooks' / 'topologies' / 'default.yml').read_text()
+                        + 'regressions: {throughput_ratio: 0.1}\n')
+    runs = THROUGHPUT + ['-e', 'topology_file=%s' % topology]
+    proc, _report, failed = validate(lab, tmp_path / 'clean', store, *runs)
     assert failed == [], proc.stdout[-3000:]
 
     # The l3 throughput pair sends from db to cache; nothing of l2 or north-south leaves db.
@@ -124,13 +130,13 @@ def test_a_rate_cap_on_one_path_is_a_throughput_regression_on_that_path_class_on
     leg = interface_holding(vm, servers()['db'].private_ip)
     sh('tc', '-n', vm, 'qdisc', 'add', 'dev', leg, 'root', 'tbf', 'rate', '200mbit', 'burst', '256kb', 'latency', '50ms')
     try:
-        proc, capped, failed = validate(lab, tmp_path / 'capped', store, *THROUGHPUT)
+        proc, capped, failed = validate(lab, tmp_path / 'capped', store, *runs)
     finally:
         sh('tc', '-n', vm, 'qdisc', 'del', 'dev', leg, 'root')
     regressed = [c['name'] for c in capped['checks'] if c['kind'] == 'regression' and c['verdict'] == 'fail']
     assert regressed == ['regression tcp_gbps l3'] or regressed == ['regression tcp_gbps l3', 'regression udp_gbps l3'], \
         [check(capped, n)['reason'] for n in regressed]
-    assert check(capped, 'regression tcp_gbps l3')['observed'] < 0.25
+    assert check(capped, 'regression tcp_gbps l3')['observed'] < 0.1
     assert capped['summary']['regressions'] == regressed
 
 
