@@ -136,7 +136,7 @@ def test_a_rate_cap_on_one_path_is_a_throughput_regression_on_that_path_class_on
     regressed = [c['name'] for c in capped['checks'] if c['kind'] == 'regression' and c['verdict'] == 'fail']
     assert regressed == ['regression tcp_gbps l3'] or regressed == ['regression tcp_gbps l3', 'regression udp_gbps l3'], \
         [check(capped, n)['reason'] for n in regressed]
-    assert check(capped, 'regression tcp_gbps l3')['observed'] < 0.1
+    assert check(capped, 'regression tcp_gbps l3')['observed'] < 0.25  # Gbit/s: the 200 Mbit/s cap
     assert capped['summary']['regressions'] == regressed
 
 

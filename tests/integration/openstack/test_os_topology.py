@@ -22,8 +22,10 @@ def topology(run_id):
 
 def ours(resources, run_id, name):
     """The one resource named ``name`` that carries the run's tag (neutron) or metadata (nova)."""
-    (found,) = [r for r in resources if r.name == name and ('run-id=%s' % run_id in (getattr(r, 'tags', None) or [])
-                                                             or (getattr(r, 'metadata', None) or {}).get('run-id') == run_id)]
+    def carries(resource):
+        return ('run-id=%s' % run_id in (getattr(resource, 'tags', None) or [])
+                or (getattr(resource, 'metadata', None) or {}).get('run-id') == run_id)
+    (found,) = [r for r in resources if r.name == name and carries(r)]
     return found
 
 
