@@ -7,9 +7,8 @@ apply, audit; the module itself only declares them."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.atomic_files import write_atomically
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError
 from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import DEFAULT_LEASE, EXPIRES_LABEL, expires_at, parse_lease
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
@@ -28,19 +27,6 @@ def _read_plan(path):
         raise CloudError('apply_plan: cannot read %s: %s' % (path, exc.strerror))
     except ValueError as exc:
         raise CloudError('apply_plan: %s is not JSON: %s' % (path, exc))
-
-
-def _atomic_write(path, text, field):
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path))
-        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise CloudError('%s: cannot write %s: %s' % (field, path, exc.strerror))
 
 
 def _check_labels(labels):
@@ -109,8 +95,8 @@ def run_topology(provider, params, check_mode=False):
             plan = make_plan(provider, topology, run_id, run_labels(run_id, params.get('labels')), state,
                              network_mtu=_network_mtu(provider, topology), lease=_lease(params, topology, provider))
         if params.get('plan_file'):
-            _atomic_write(params['plan_file'], json.dumps(plan.to_dict(), indent=2, sort_keys=True, default=str) + '\n',
-                          'plan_file')
+            kept = json.dumps(plan.to_dict(), indent=2, sort_keys=True, default=str) + '\n'
+            write_atomically(params['plan_file'], kept, 'plan_file')
     result = {'plan': [step.to_dict() for step in plan.steps], 'counts': plan.counts(),
               'fingerprint': plan.fingerprint, 'diff': {'prepared': render_plan(plan)}, 'drift': [], 'checks': []}
     if params['state'] == 'audit':
@@ -145,7 +131,7 @@ def _write_manifest(path, provider, run_id):
         return None
     resources = provider.labelled({RUN_ID_LABEL: run_id})
     text = json.dumps({'run_id': run_id, 'cloud': provider.cloud, 'resources': resources}, indent=4, sort_keys=True)
-    _atomic_write(path, text + '\n', 'manifest_file')
+    write_atomically(path, text + '\n', 'manifest_file')
     return path
 
 

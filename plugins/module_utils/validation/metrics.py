@@ -16,16 +16,15 @@ import base64
 import datetime
 import http.client
 import math
-import os
 import random
 import re
-import tempfile
 import time
 import urllib.error
 import urllib.parse
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError, open_url
 
+from ansible_collections.cloudops.multicloud.plugins.module_utils.atomic_files import write_atomically
 from ansible_collections.cloudops.multicloud.plugins.module_utils.errors import CloudError, redact
 
 PREFIX = 'cloudops_validation_'
@@ -215,21 +214,9 @@ def render_openmetrics(report):
 
 
 def write_metrics_file(path, text):
-    """Write ``text`` to ``path`` at once: a temporary file in the same directory renamed over it, as
-    node_exporter's textfile collector needs (it reads only ``*.prom``, so the temporary is never read)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = None
-    try:
-        os.makedirs(directory, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
-        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except OSError as exc:
-        if temporary and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise CloudError('metrics_file: cannot write %s: %s' % (path, exc.strerror or exc))
+    """Write ``text`` to ``path`` at once, as node_exporter's textfile collector needs (it reads only
+    ``*.prom``, so the temporary is never read)."""
+    write_atomically(path, text, 'metrics_file')
 
 
 def _segment(name, value):
