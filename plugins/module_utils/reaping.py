@@ -11,7 +11,7 @@ from ansible_collections.cloudops.multicloud.plugins.module_utils.leases import 
 from ansible_collections.cloudops.multicloud.plugins.module_utils.model import MANAGED_BY
 from ansible_collections.cloudops.multicloud.plugins.module_utils.state_machine import RUN_ID_LABEL
 from ansible_collections.cloudops.multicloud.plugins.module_utils.topology_plan import (
-    ORDER, Plan, Step, apply_plan, checkable_steps,
+    ORDER, Plan, apply_plan, checkable_steps, deletion,
 )
 
 # Key pairs depend on nothing and nothing on them once their servers are gone.
@@ -30,8 +30,7 @@ def expired_records(provider, now):
 def reap_cloud(provider, now, check_mode=False):
     """Delete (in check mode, only list) one cloud's expired resources; returns its summary."""
     found = expired_records(provider, now)
-    steps = [Step('delete', kind, record.get('name') or record.get('address'), before=record)
-             for kind in ORDER for record in found[kind]]
+    steps = [deletion(kind, record) for kind in ORDER for record in found[kind]]
     plan = Plan(None, provider.cloud, None, steps)
     keypairs = found['keypair']
     provider.check_many(checkable_steps(plan, provider.checks_whole_batches)

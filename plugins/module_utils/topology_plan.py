@@ -91,6 +91,11 @@ def plan_from_dict(data, where='apply_plan'):
     return Plan(data['run_id'], data['cloud'], data['fingerprint'], steps)
 
 
+def deletion(kind, record, reason=None):
+    """The step that deletes ``record``, named as people know it (a floating IP by its address)."""
+    return Step('delete', kind, record.get('name') or record.get('address'), before=record, reason=reason)
+
+
 def run_labels(run_id, extra=None):
     """The labels every resource of the run carries; the run id and managed-by cannot be overridden."""
     return dict(extra or {}, **{'managed-by': MANAGED_BY, RUN_ID_LABEL: run_id})
@@ -217,8 +222,7 @@ def make_plan(provider, spec, run_id, labels, state=None, network_mtu=True, leas
     for kind in ORDER:
         for name, record in state[kind].items():
             if name not in wanted[kind] and not any(s.kind == kind and s.before is record for s in steps):
-                steps.append(Step('delete', kind, record.get('name') or record.get('address'), before=record,
-                                  reason='not declared by the topology'))
+                steps.append(deletion(kind, record, 'not declared by the topology'))
     return Plan(run_id, provider.cloud, fingerprint(state), steps)
 
 
@@ -240,8 +244,7 @@ def _moved_floating_ips(steps, state):
 def teardown_plan(provider, run_id, state=None):
     """Every resource of the run, deleted."""
     state = list_run(provider, run_id) if state is None else state
-    steps = [Step('delete', kind, record.get('name') or record.get('address'), before=record)
-             for kind in ORDER for record in state[kind].values()]
+    steps = [deletion(kind, record) for kind in ORDER for record in state[kind].values()]
     return Plan(run_id, provider.cloud, fingerprint(state), steps)
 
 
